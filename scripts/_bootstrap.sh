@@ -1,0 +1,122 @@
+# shellcheck shell=bash
+# Shared set-up for scripts/test and scripts/demo: a Python >= 3.13.2, the project's
+# virtual environment and Mosquitto. Every step is idempotent and cheap when done.
+
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CACHE_DIR="${BLYNK_BELL_CACHE:-$HOME/.cache/blynk-bell}"
+VENV="$REPO_ROOT/.venv"
+PYTHON_BUILD_PREFIX="$CACHE_DIR/python3.13"
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# True when $1 is a Python interpreter of at least 3.13.2 (Home Assistant 2026.2's floor).
+python_is_recent() {
+  "$1" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 13, 2) else 1)' >/dev/null 2>&1
+}
+
+find_python() {
+  local candidate
+  for candidate in \
+    "$PYTHON_BUILD_PREFIX/bin/python3.13" \
+    "$(command -v python3.13 || true)" \
+    "$(command -v python3 || true)" \
+    "$HOME"/.pyenv/versions/3.1[3-9]*/bin/python3; do
+    if [ -n "$candidate" ] && [ -x "$candidate" ] && python_is_recent "$candidate"; then
+      echo "$candidate"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# Debian's mirror, read from the system's apt sources, so no host name lives in the repo.
+debian_mirror() {
+  local uri
+  uri=$(grep -hE '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null \
+    | awk '{print $2}' | grep -v security | head -n 1 || true)
+  if [ -z "$uri" ]; then
+    uri=$(grep -hE '^deb ' /etc/apt/sources.list 2>/dev/null \
+      | awk '{for (i = 2; i <= NF; i++) if ($i ~ /:\/\//) {print $i; exit}}' | head -n 1 || true)
+  fi
+  [ -n "$uri" ] || { echo "cannot find a Debian mirror in the apt sources" >&2; return 1; }
+  echo "$uri"
+}
+
+# Build CPython from Debian trixie's source package into the cache (about 4 minutes).
+build_python() {
+  local work apt_dir mirror tarball
+  log "No Python >= 3.13.2 found: building CPython 3.13 from Debian trixie's source into $PYTHON_BUILD_PREFIX"
+  work="$CACHE_DIR/build"
+  apt_dir="$work/apt"
+  rm -rf "$work"
+  mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$work/src"
+  mirror=$(debian_mirror)
+  echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror trixie main" \
+    >"$apt_dir/sources.list"
+  local apt_opts=(
+    -o "Dir::State::Lists=$apt_dir/lists"
+    -o "Dir::Etc::SourceList=$apt_dir/sources.list"
+    -o "Dir::Etc::SourceParts=/nonexistent"
+    -o "Dir::Cache=$apt_dir/cache"
+    -o "Debug::NoLocking=1"
+    -o "APT::Sandbox::User=root"
+  )
+  apt-get "${apt_opts[@]}" update -qq
+  (cd "$work/src" && apt-get "${apt_opts[@]}" source --download-only python3.13)
+  tarball=$(ls "$work"/src/python3.13_*.orig.tar.* | head -n 1)
+  tar -xf "$tarball" -C "$work/src"
+  (
+    cd "$work"/src/Python-3.13*/
+    ./configure --prefix="$PYTHON_BUILD_PREFIX" --with-ensurepip=install >"$work/configure.log" 2>&1
+    make -j"$(nproc)" >"$work/make.log" 2>&1
+    make install >"$work/install.log" 2>&1
+  )
+  rm -rf "$work"
+  python_is_recent "$PYTHON_BUILD_PREFIX/bin/python3.13"
+}
+
+ensure_python() {
+  PYTHON=$(find_python) || { build_python && PYTHON=$(find_python); }
+  export PYTHON
+}
+
+# The virtual environment; pip runs only when the requirements file changed.
+ensure_venv() {
+  local requirements="$1" stamp="$VENV/.requirements.sha256" wanted
+  wanted=$(sha256sum "$requirements" | cut -d' ' -f1)
+  if [ -x "$VENV/bin/python" ] && python_is_recent "$VENV/bin/python" \
+    && [ "$(cat "$stamp" 2>/dev/null)" = "$wanted" ]; then
+    return 0
+  fi
+  ensure_python
+  if ! { [ -x "$VENV/bin/python" ] && python_is_recent "$VENV/bin/python"; }; then
+    log "Creating $VENV with $PYTHON"
+    rm -rf "$VENV"
+    "$PYTHON" -m venv "$VENV"
+  fi
+  log "Installing $(basename "$requirements") (a few minutes the first time)"
+  local pip_log="$VENV/pip.log"
+  if ! "$VENV/bin/python" -m pip install --upgrade pip -r "$requirements" >"$pip_log" 2>&1; then
+    grep -v "^WARNING: Location" "$pip_log" | tail -n 40 >&2
+    return 1
+  fi
+  echo "$wanted" >"$stamp"
+}
+
+ensure_mosquitto() {
+  if command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ]; then
+    return 0
+  fi
+  log "Installing Mosquitto"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    mosquitto mosquitto-clients >/dev/null
+  # Debian starts a system broker on port 1883; this project starts its own instances.
+  as_root systemctl disable --now mosquitto >/dev/null 2>&1 || true
+}
