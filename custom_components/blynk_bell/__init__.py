@@ -1,0 +1,52 @@
+"""The Blynk Bell integration: a Pico W service bell and a Blynk.Cloud heater."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+
+from .entity import table_of_unique_id
+from .service_bell import ServiceBell
+
+PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.BUTTON, Platform.EVENT]
+
+
+@dataclass(slots=True)
+class BlynkBellData:
+    """What a loaded entry holds at run time."""
+
+    bell: ServiceBell
+
+
+type BlynkBellConfigEntry = ConfigEntry[BlynkBellData]
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: BlynkBellConfigEntry) -> bool:
+    """Connect to the bell broker and set up the entities."""
+    bell = ServiceBell(hass, entry)
+    await bell.async_start()
+    entry.runtime_data = BlynkBellData(bell=bell)
+    entry.async_on_unload(bell.async_stop)
+    _remove_entities_of_removed_tables(hass, entry, bell.tables)
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: BlynkBellConfigEntry) -> bool:
+    """Unload the entities; the links close through async_on_unload."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+def _remove_entities_of_removed_tables(
+    hass: HomeAssistant, entry: BlynkBellConfigEntry, tables: int
+) -> None:
+    """Drop the entities of tables beyond a reduced button count, not leave them orphaned."""
+    registry = er.async_get(hass)
+    for entity in er.async_entries_for_config_entry(registry, entry.entry_id):
+        table = table_of_unique_id(entry.entry_id, entity.unique_id)
+        if table is not None and table > tables:
+            registry.async_remove(entity.entity_id)

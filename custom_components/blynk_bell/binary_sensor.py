@@ -1,0 +1,61 @@
+"""Binary sensors: "Table N calling" for each table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.binary_sensor import BinarySensorEntity
+from homeassistant.const import STATE_ON
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.restore_state import RestoreEntity
+from homeassistant.util import dt as dt_util
+
+from . import BlynkBellConfigEntry
+from .const import ATTR_CALLED_AT
+from .entity import TableEntity
+from .service_bell import ServiceBell
+
+PARALLEL_UPDATES = 0
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: BlynkBellConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add a calling sensor per table."""
+    bell = entry.runtime_data.bell
+    async_add_entities(TableCalling(bell, table) for table in range(1, bell.tables + 1))
+
+
+class TableCalling(TableEntity, BinarySensorEntity, RestoreEntity):
+    """On from a press until acknowledged, cancelled, or `reset_after` passes."""
+
+    _attr_translation_key = "table_calling"
+
+    def __init__(self, bell: ServiceBell, table: int) -> None:
+        """Bind to one table."""
+        super().__init__(bell, table, "calling")
+
+    @property
+    def is_on(self) -> bool:
+        """Tell whether the table is calling."""
+        return self.bell.calling(self.table)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Say since when the table has been calling."""
+        if (called_at := self.bell.called_at(self.table)) is None:
+            return None
+        return {ATTR_CALLED_AT: called_at.isoformat()}
+
+    async def async_added_to_hass(self) -> None:
+        """Resume a call that was still running when Home Assistant stopped."""
+        await super().async_added_to_hass()
+        last_state = await self.async_get_last_state()
+        if last_state is None or last_state.state != STATE_ON:
+            return
+        raw_called_at = last_state.attributes.get(ATTR_CALLED_AT)
+        if (called_at := dt_util.parse_datetime(str(raw_called_at))) is not None:
+            self.bell.restore_call(self.table, called_at)

@@ -1,0 +1,41 @@
+"""Constants for the Blynk Bell integration."""
+
+from __future__ import annotations
+
+from typing import Final
+
+DOMAIN: Final = "blynk_bell"
+
+# entry.data: the bell broker and topic, and the optional Blynk heater.
+CONF_BROKER: Final = "broker"
+CONF_PORT: Final = "port"
+CONF_USERNAME: Final = "username"
+CONF_PASSWORD: Final = "password"
+CONF_TLS: Final = "tls"
+CONF_TOPIC: Final = "topic"
+CONF_TOKEN: Final = "token"
+CONF_BLYNK_SERVER: Final = "blynk_server"
+
+# entry.options
+CONF_BUTTONS: Final = "buttons"
+CONF_RESET_AFTER: Final = "reset_after"
+
+DEFAULT_BROKER: Final = "broker.hivemq.com"
+DEFAULT_PORT: Final = 1883
+DEFAULT_TOPIC: Final = "SunFounder MQTT Test"
+DEFAULT_BLYNK_SERVER: Final = "mqtts://blynk.cloud:8883"
+DEFAULT_BUTTONS: Final = 4
+DEFAULT_RESET_AFTER: Final = 300
+MAX_BUTTONS: Final = 16
+
+# How long setup waits for the bell broker before Home Assistant retries later.
+SETUP_CONNECT_TIMEOUT: Final = 10.0
+BELL_KEEPALIVE: Final = 30
+# A bad payload logs a warning at most this often (seconds); the rest go to debug.
+INVALID_PAYLOAD_WARNING_INTERVAL: Final = 60.0
+
+ATTR_PRESSED_AT: Final = "pressed_at"
+ATTR_CALLED_AT: Final = "called_at"
+ATTR_SEQ: Final = "seq"
+ATTR_AGE_MS: Final = "age_ms"
+ATTR_TABLE: Final = "table"

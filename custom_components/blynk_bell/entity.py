@@ -1,0 +1,79 @@
+"""Base entities: one device per entry part, names from translations."""
+
+from __future__ import annotations
+
+import re
+
+from homeassistant.core import callback
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.entity import Entity
+
+from .const import DOMAIN
+from .service_bell import ServiceBell
+
+_TABLE_UNIQUE_ID = re.compile(r"_table_(\d+)_")
+
+
+def table_unique_id(entry_id: str, table: int, kind: str) -> str:
+    """Return the unique id of a table's entity: stable across restarts and reconfigures."""
+    return f"{entry_id}_table_{table}_{kind}"
+
+
+def table_of_unique_id(entry_id: str, unique_id: str) -> int | None:
+    """Return the table a unique id made by `table_unique_id` belongs to."""
+    if not unique_id.startswith(entry_id):
+        return None
+    match = _TABLE_UNIQUE_ID.search(unique_id, len(entry_id))
+    return int(match.group(1)) if match else None
+
+
+def bell_device_info(entry_id: str) -> DeviceInfo:
+    """Describe the service bell device."""
+    return DeviceInfo(
+        identifiers={(DOMAIN, f"{entry_id}_bell")},
+        translation_key="service_bell",
+        manufacturer="Raspberry Pi",
+        model="Pico W service bell",
+    )
+
+
+class BellEntity(Entity):
+    """An entity of the service bell; unavailable while the bell broker is out of reach."""
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+    # Which table's changes wake this entity; None hears them all.
+    _listen_table: int | None = None
+
+    def __init__(self, bell: ServiceBell, unique_id: str) -> None:
+        """Attach the entity to the bell device."""
+        self.bell = bell
+        self._attr_unique_id = unique_id
+        self._attr_device_info = bell_device_info(bell.entry.entry_id)
+
+    @property
+    def available(self) -> bool:
+        """Follow the bell broker link."""
+        return self.bell.available
+
+    async def async_added_to_hass(self) -> None:
+        """Listen to the bell."""
+        await super().async_added_to_hass()
+        self.async_on_remove(
+            self.bell.async_add_listener(self._handle_bell_update, self._listen_table)
+        )
+
+    @callback
+    def _handle_bell_update(self) -> None:
+        self.async_write_ha_state()
+
+
+class TableEntity(BellEntity):
+    """An entity of one table, named "... table N" through translation placeholders."""
+
+    def __init__(self, bell: ServiceBell, table: int, kind: str) -> None:
+        """Bind to one table."""
+        super().__init__(bell, table_unique_id(bell.entry.entry_id, table, kind))
+        self.table = table
+        self._listen_table = table
+        self._attr_translation_placeholders = {"table": str(table)}
