@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -21,8 +23,6 @@ from custom_components.blynk_bell.const import (
     DEFAULT_BLYNK_SERVER,
     DOMAIN,
 )
-from homeassistant.config_entries import ConfigEntryState
-from homeassistant.core import HomeAssistant
 
 from .helpers import wait_for
 from .mosquitto import Mosquitto
@@ -79,11 +79,14 @@ async def bell_entry(
     hass: HomeAssistant,
     bell_data: dict[str, Any],
     make_entry: Callable[..., MockConfigEntry],
-) -> MockConfigEntry:
+) -> AsyncIterator[MockConfigEntry]:
     """The integration set up against the test broker, with the default options."""
     entry = make_entry(bell_data)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
     await wait_for(hass, lambda: entry.runtime_data.bell.available)
-    return entry
+    yield entry
+    # Unload before the broker stops, as a user would.
+    if entry.state is ConfigEntryState.LOADED:
+        await hass.config_entries.async_unload(entry.entry_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 import hashlib
@@ -44,6 +45,9 @@ from .protocol.throttle import Throttle
 _LOGGER = logging.getLogger(__name__)
 
 type PressListener = Callable[[Press, datetime], None]
+
+# Presses kept per table for an event entity that is not listening yet.
+MAX_UNHEARD_PRESSES = 50
 
 
 def bell_endpoint(data: Mapping[str, Any]) -> Endpoint:
@@ -101,6 +105,7 @@ class ServiceBell:
         self._expiry: dict[int, CALLBACK_TYPE] = {}
         self._listeners: list[tuple[int | None, CALLBACK_TYPE]] = []
         self._press_listeners: dict[int, list[PressListener]] = {}
+        self._unheard: dict[int, deque[tuple[Press, datetime]]] = {}
         self._redeliveries = RedeliveryFilter()
         self._invalid_warning = Throttle(INVALID_PAYLOAD_WARNING_INTERVAL)
         self._lost_logged = False
@@ -155,9 +160,16 @@ class ServiceBell:
 
     @callback
     def async_add_press_listener(self, table: int, listener: PressListener) -> CALLBACK_TYPE:
-        """Call `listener` with every accepted press of `table`."""
+        """Call `listener` with every accepted press of `table`.
+
+        Presses that arrived before anyone listened (the broker delivers the presses
+        queued while Home Assistant was down right after connecting, before the
+        entities exist) are replayed once the entity is added.
+        """
         listeners = self._press_listeners.setdefault(table, [])
         listeners.append(listener)
+        for press, pressed_at in self._unheard.pop(table, ()):
+            self.hass.loop.call_soon(listener, press, pressed_at)
         return lambda: listeners.remove(listener)
 
     @callback
@@ -278,8 +290,12 @@ class ServiceBell:
             self._end_call(table)  # The guest cancelled the call.
         elif now < pressed_at + self.reset_after:
             self._start_call(table, pressed_at)
-        for listener in list(self._press_listeners.get(table, ())):
-            listener(press, pressed_at)
+        if listeners := self._press_listeners.get(table):
+            for listener in list(listeners):
+                listener(press, pressed_at)
+        else:
+            unheard = self._unheard.setdefault(table, deque(maxlen=MAX_UNHEARD_PRESSES))
+            unheard.append((press, pressed_at))
         self._notify(table)
 
     def _reject(self, message: Message, reason: str) -> None:

@@ -55,7 +55,7 @@ def parse_press(payload: bytes) -> Press:
         text = payload.decode("utf-8").strip(_STRIPPED)
     except UnicodeDecodeError as err:
         raise InvalidPayload("payload is not UTF-8") from err
-    if text.startswith("{"):
+    if text.startswith(("{", "[")):
         return _parse_json_press(text)
     if match := _TEXT_PRESS.fullmatch(text):
         return Press(button=int(match.group(1)))

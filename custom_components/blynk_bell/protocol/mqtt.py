@@ -33,6 +33,8 @@ _LOGGER = logging.getLogger(__name__)
 # paho reports MQTT 3.1.1 CONNACK codes 4 (bad user name or password) and
 # 5 (not authorized) as these MQTT 5 reason codes.
 _AUTH_FAILURE_CODES: Final = frozenset({134, 135})
+# paho's reason code when the socket broke without a DISCONNECT.
+_UNSPECIFIED_ERROR: Final = 128
 _MISC_INTERVAL: Final = 1.0
 _ACK_TIMEOUT: Final = 10.0
 
@@ -401,11 +403,16 @@ class _Session:
         self,
         _client: Client,
         _userdata: Any,
-        _flags: DisconnectFlags,
+        flags: DisconnectFlags,
         reason: ReasonCode,
         _properties: Properties | None,
     ) -> None:
-        self._teardown(str(reason))
+        if flags.is_disconnect_packet_from_server:
+            self._teardown(f"the broker disconnected us: {reason}")
+        elif reason.value == _UNSPECIFIED_ERROR:
+            self._teardown("connection lost")
+        else:
+            self._teardown(str(reason).lower())
 
     def _handle_message(self, _client: Client, _userdata: Any, msg: MQTTMessage) -> None:
         try:
@@ -643,7 +650,9 @@ class MqttLink:
             self._connected_event.set()
             self._safe_call(self._on_connected, session_present)
 
-            reason = await session.closed
+            # Shielded: cancelling the supervisor must not mark the session closed,
+            # or stopping would skip the DISCONNECT goodbye.
+            reason = await asyncio.shield(session.closed)
             self._session = None
             self._connected_event.clear()
             self.connected_since = None
