@@ -7,12 +7,19 @@ from dataclasses import dataclass
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
 
+from .blynk_heater import BlynkHeater
+from .const import CONF_TOKEN, DOMAIN, ISSUE_TOKEN_CONFLICT
 from .entity import table_of_unique_id
 from .service_bell import ServiceBell
 
-PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.BUTTON, Platform.EVENT]
+PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.BUTTON,
+    Platform.CLIMATE,
+    Platform.EVENT,
+]
 
 
 @dataclass(slots=True)
@@ -20,6 +27,7 @@ class BlynkBellData:
     """What a loaded entry holds at run time."""
 
     bell: ServiceBell
+    heater: BlynkHeater | None
 
 
 type BlynkBellConfigEntry = ConfigEntry[BlynkBellData]
@@ -29,16 +37,29 @@ async def async_setup_entry(hass: HomeAssistant, entry: BlynkBellConfigEntry) ->
     """Connect to the bell broker and set up the entities."""
     bell = ServiceBell(hass, entry)
     await bell.async_start()
-    entry.runtime_data = BlynkBellData(bell=bell)
     entry.async_on_unload(bell.async_stop)
+    heater = BlynkHeater(hass, entry) if entry.data.get(CONF_TOKEN) else None
+    entry.runtime_data = BlynkBellData(bell=bell, heater=heater)
     _remove_entities_of_removed_tables(hass, entry, bell.tables)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    if heater is not None:
+        # Blynk is not waited for: the bell works while Blynk is out of reach. Connecting
+        # after the climate entity restored its state lets unsent changes go out first.
+        heater.start()
+        entry.async_on_unload(heater.async_stop)
+    else:
+        ir.async_delete_issue(hass, DOMAIN, f"{ISSUE_TOKEN_CONFLICT}_{entry.entry_id}")
     return True
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: BlynkBellConfigEntry) -> bool:
     """Unload the entities; the links close through async_on_unload."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: BlynkBellConfigEntry) -> None:
+    """Remove the entry's repair issue with it."""
+    ir.async_delete_issue(hass, DOMAIN, f"{ISSUE_TOKEN_CONFLICT}_{entry.entry_id}")
 
 
 def _remove_entities_of_removed_tables(

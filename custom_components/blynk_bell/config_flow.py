@@ -18,9 +18,14 @@ from homeassistant.config_entries import (
 from homeassistant.core import callback
 from homeassistant.helpers.selector import (
     BooleanSelector,
+    EntitySelector,
+    EntitySelectorConfig,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
     TextSelector,
     TextSelectorConfig,
     TextSelectorType,
@@ -31,9 +36,13 @@ from .const import (
     CONF_BLYNK_SERVER,
     CONF_BROKER,
     CONF_BUTTONS,
+    CONF_HEATER_MODE,
+    CONF_HEATER_SWITCH,
+    CONF_HYSTERESIS,
     CONF_PASSWORD,
     CONF_PORT,
     CONF_RESET_AFTER,
+    CONF_TEMPERATURE_SENSOR,
     CONF_TLS,
     CONF_TOKEN,
     CONF_TOPIC,
@@ -41,10 +50,13 @@ from .const import (
     DEFAULT_BLYNK_SERVER,
     DEFAULT_BROKER,
     DEFAULT_BUTTONS,
+    DEFAULT_HYSTERESIS,
     DEFAULT_PORT,
     DEFAULT_RESET_AFTER,
     DEFAULT_TOPIC,
     DOMAIN,
+    HEATER_MODE_ENTITIES,
+    HEATER_MODE_SIMULATED,
     MAX_BUTTONS,
 )
 from .protocol.bell import validate_topic
@@ -321,42 +333,109 @@ class BlynkBellConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class BlynkBellOptionsFlow(OptionsFlowWithReload):
-    """Change the number of tables and how long a call lasts; the entry reloads."""
+    """Tables, call duration and (with a Blynk token) the heater; the entry reloads."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Show the options."""
+        errors: dict[str, str] = {}
+        has_heater = bool(self.config_entry.data.get(CONF_TOKEN))
         if user_input is not None:
-            return self.async_create_entry(
-                data={
-                    **self.config_entry.options,
-                    CONF_BUTTONS: int(user_input[CONF_BUTTONS]),
-                    CONF_RESET_AFTER: int(user_input[CONF_RESET_AFTER]),
-                }
-            )
-        options = self.config_entry.options
-        schema = vol.Schema(
-            {
-                vol.Required(
-                    CONF_BUTTONS, default=options.get(CONF_BUTTONS, DEFAULT_BUTTONS)
-                ): vol.All(
-                    NumberSelector(
-                        NumberSelectorConfig(min=1, max=MAX_BUTTONS, mode=NumberSelectorMode.BOX)
-                    ),
-                    vol.Coerce(int),
-                ),
-                vol.Required(
-                    CONF_RESET_AFTER, default=options.get(CONF_RESET_AFTER, DEFAULT_RESET_AFTER)
-                ): vol.All(
-                    NumberSelector(
-                        NumberSelectorConfig(
-                            min=10,
-                            max=86400,
-                            unit_of_measurement="s",
-                            mode=NumberSelectorMode.BOX,
-                        )
-                    ),
-                    vol.Coerce(int),
-                ),
+            options = {
+                **self.config_entry.options,
+                CONF_BUTTONS: int(user_input[CONF_BUTTONS]),
+                CONF_RESET_AFTER: int(user_input[CONF_RESET_AFTER]),
             }
+            if has_heater:
+                errors = _heater_options(user_input, options)
+            if not errors:
+                return self.async_create_entry(data=options)
+        schema = _bell_options_schema()
+        if has_heater:
+            schema = schema.extend(_heater_options_schema().schema)
+        return self.async_show_form(
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(
+                schema, user_input or _current_options(self.config_entry.options)
+            ),
+            errors=errors,
         )
-        return self.async_show_form(step_id="init", data_schema=schema)
+
+
+def _current_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        CONF_BUTTONS: DEFAULT_BUTTONS,
+        CONF_RESET_AFTER: DEFAULT_RESET_AFTER,
+        CONF_HEATER_MODE: HEATER_MODE_SIMULATED,
+        CONF_HYSTERESIS: DEFAULT_HYSTERESIS,
+        **options,
+    }
+
+
+def _bell_options_schema() -> vol.Schema:
+    return vol.Schema(
+        {
+            vol.Required(CONF_BUTTONS, default=DEFAULT_BUTTONS): vol.All(
+                NumberSelector(
+                    NumberSelectorConfig(min=1, max=MAX_BUTTONS, mode=NumberSelectorMode.BOX)
+                ),
+                vol.Coerce(int),
+            ),
+            vol.Required(CONF_RESET_AFTER, default=DEFAULT_RESET_AFTER): vol.All(
+                NumberSelector(
+                    NumberSelectorConfig(
+                        min=10, max=86400, unit_of_measurement="s", mode=NumberSelectorMode.BOX
+                    )
+                ),
+                vol.Coerce(int),
+            ),
+        }
+    )
+
+
+def _heater_options_schema() -> vol.Schema:
+    return vol.Schema(
+        {
+            vol.Required(CONF_HEATER_MODE, default=HEATER_MODE_SIMULATED): SelectSelector(
+                SelectSelectorConfig(
+                    options=[HEATER_MODE_SIMULATED, HEATER_MODE_ENTITIES],
+                    translation_key=CONF_HEATER_MODE,
+                    mode=SelectSelectorMode.LIST,
+                )
+            ),
+            vol.Optional(CONF_TEMPERATURE_SENSOR): EntitySelector(
+                EntitySelectorConfig(domain="sensor", device_class="temperature")
+            ),
+            vol.Optional(CONF_HEATER_SWITCH): EntitySelector(
+                EntitySelectorConfig(domain=["switch", "input_boolean"])
+            ),
+            vol.Required(CONF_HYSTERESIS, default=DEFAULT_HYSTERESIS): vol.All(
+                NumberSelector(
+                    NumberSelectorConfig(
+                        min=0.1,
+                        max=5,
+                        step=0.1,
+                        unit_of_measurement="°C",
+                        mode=NumberSelectorMode.BOX,
+                    )
+                ),
+                vol.Coerce(float),
+            ),
+        }
+    )
+
+
+def _heater_options(user_input: Mapping[str, Any], options: dict[str, Any]) -> dict[str, str]:
+    """Copy the heater choices into `options`; return form errors."""
+    mode = user_input[CONF_HEATER_MODE]
+    options[CONF_HEATER_MODE] = mode
+    options[CONF_HYSTERESIS] = float(user_input[CONF_HYSTERESIS])
+    for key in (CONF_TEMPERATURE_SENSOR, CONF_HEATER_SWITCH):
+        if user_input.get(key):
+            options[key] = user_input[key]
+        else:
+            options.pop(key, None)
+    if mode == HEATER_MODE_ENTITIES and not (
+        options.get(CONF_TEMPERATURE_SENSOR) and options.get(CONF_HEATER_SWITCH)
+    ):
+        return {"base": "entities_required"}
+    return {}

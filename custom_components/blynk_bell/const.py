@@ -39,3 +39,15 @@ ATTR_CALLED_AT: Final = "called_at"
 ATTR_SEQ: Final = "seq"
 ATTR_AGE_MS: Final = "age_ms"
 ATTR_TABLE: Final = "table"
+
+# Heater options: the seed's simulation, or a real Home Assistant sensor and switch.
+CONF_HEATER_MODE: Final = "heater_mode"
+HEATER_MODE_SIMULATED: Final = "simulated"
+HEATER_MODE_ENTITIES: Final = "entities"
+CONF_TEMPERATURE_SENSOR: Final = "temperature_sensor"
+CONF_HEATER_SWITCH: Final = "heater_switch"
+CONF_HYSTERESIS: Final = "hysteresis"
+DEFAULT_HYSTERESIS: Final = 0.5
+
+VERSION: Final = "0.1.0"
+ISSUE_TOKEN_CONFLICT: Final = "token_conflict"

@@ -222,7 +222,7 @@ class _Session:
             result = await asyncio.shield(connecting)
         except asyncio.CancelledError:
             # The executor finishes the connect anyway; close what it opens.
-            connecting.add_done_callback(lambda _done: self._teardown("cancelled"))
+            connecting.add_done_callback(self._abandon_connect)
             raise
         except (OSError, ValueError) as err:
             self._teardown(f"connect failed: {_describe(err)}")
@@ -244,13 +244,33 @@ class _Session:
             self.close()
             raise
 
-    def publish(self, topic: str, payload: bytes | str, qos: int, retain: bool) -> int | None:
-        """Queue a message; return its message id, or None when it cannot be sent."""
+    def _abandon_connect(self, connecting: asyncio.Future[MQTTErrorCode]) -> None:
+        if not connecting.cancelled():
+            connecting.exception()  # Retrieved: a failure here is expected, not news.
+        self._teardown("cancelled")
+
+    def publish(
+        self,
+        topic: str,
+        payload: bytes | str,
+        qos: int,
+        retain: bool,
+        on_ack: Callable[[], None] | None = None,
+    ) -> int | None:
+        """Queue a message; return its message id, or None when it cannot be sent.
+
+        `on_ack` runs when the broker acknowledges a QoS 1 message, never if the
+        connection drops first.
+        """
         if not self.is_open:
             return None
         info = self._client.publish(topic, payload, qos=qos, retain=retain)
         if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
             return None
+        if on_ack is not None and qos > 0:
+            self._ack_future(info.mid).add_done_callback(
+                lambda acked: on_ack() if acked.exception() is None else None
+            )
         return info.mid
 
     async def async_wait_ack(self, mid: int, timeout: float = _ACK_TIMEOUT) -> bool:
@@ -365,8 +385,8 @@ class _Session:
         return future
 
     def _resolve_ack(self, mid: int) -> None:
-        # Only waiters registered by async_wait_ack; fire-and-forget acks need no record.
-        if (future := self._acks.get(mid)) is not None and not future.done():
+        # Only acks someone waits for are recorded; fire-and-forget ones need nothing.
+        if (future := self._acks.pop(mid, None)) is not None and not future.done():
             future.set_result(None)
 
     # paho callbacks, all called on the event loop ---------------------------------
@@ -566,10 +586,22 @@ class MqttLink:
             self._session = None
         self._connected_event.clear()
 
-    def publish(self, topic: str, payload: bytes | str, qos: int = 0, retain: bool = False) -> bool:
-        """Send a message now if connected; return False when it could not be queued."""
+    def publish(
+        self,
+        topic: str,
+        payload: bytes | str,
+        qos: int = 0,
+        retain: bool = False,
+        on_ack: Callable[[], None] | None = None,
+    ) -> bool:
+        """Send a message now if connected; return False when it could not be queued.
+
+        With QoS 1, `on_ack` runs once the broker confirms it has the message.
+        """
         session = self._session
-        return session is not None and session.publish(topic, payload, qos, retain) is not None
+        return (
+            session is not None and session.publish(topic, payload, qos, retain, on_ack) is not None
+        )
 
     async def async_publish_acked(self, topic: str, payload: bytes | str) -> bool:
         """Publish with QoS 1 and wait for the broker's PUBACK."""
@@ -580,6 +612,8 @@ class MqttLink:
 
     def redirect(self, target: Endpoint) -> None:
         """Move to another server now, keeping the credentials."""
+        if target == self.current_endpoint:
+            return  # Already there: reconnecting would only loop.
         _LOGGER.info("%s: redirected to %s", self._name, target)
         self._redirect = None if target == self.endpoint else target
         self.reconnect_now("redirected")
