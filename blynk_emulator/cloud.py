@@ -73,6 +73,8 @@ class BlynkCloud:
         self.connect_timeout = connect_timeout
         self.linger = linger
         self.devices: dict[str, Device] = {}
+        # CONNECTs refused for a wrong username or token (CONNACK 4).
+        self.refused_logins = 0
         self._wanted = {"mqtt": port, "ws": ws_port, "http": http_port}
         self._ports: dict[str, int] = {}
         self._servers: list[asyncio.Server] = []
@@ -113,6 +115,7 @@ class BlynkCloud:
         except UnicodeDecodeError:
             device = None
         if connect.username != BLYNK_USERNAME or device is None:
+            self.refused_logins += 1
             return ConnackCode.BAD_CREDENTIALS, None
         old = device.session
         if old is not None and old is not session:

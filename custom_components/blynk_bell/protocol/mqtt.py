@@ -619,12 +619,16 @@ class MqttLink:
         self.reconnect_now("redirected")
 
     def reconnect_now(self, reason: str) -> None:
-        """Drop the current connection and connect again without waiting."""
+        """Drop the current connection and connect again without waiting.
+
+        The close is deferred: this is often called from a message handler, that is
+        from inside paho's read loop, which must finish with its socket intact.
+        """
         self._backoff.reset()
         self._hold_until = 0.0
         self._wake.set()
-        if self._session is not None:
-            self._session.close(reason)
+        if (session := self._session) is not None:
+            asyncio.get_running_loop().call_soon(session.close, reason)
 
     def hold_off(self, seconds: float) -> None:
         """Make the next reconnect wait at least this long (another client is fighting us)."""

@@ -1,0 +1,633 @@
+"""The Blynk heater in Home Assistant, against the Blynk cloud emulator over real sockets."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+import logging
+from typing import Any
+
+from homeassistant.components.climate import DOMAIN as CLIMATE_DOMAIN
+from homeassistant.const import ATTR_ENTITY_ID, ATTR_TEMPERATURE, STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant, State
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    mock_restore_cache_with_extra_data,
+)
+
+from blynk_emulator import BlynkCloud, Device
+from custom_components.blynk_bell.const import (
+    CONF_BLYNK_SERVER,
+    CONF_HEATER_MODE,
+    CONF_HEATER_SWITCH,
+    CONF_HYSTERESIS,
+    CONF_TEMPERATURE_SENSOR,
+    CONF_TOKEN,
+    DOMAIN,
+)
+from custom_components.blynk_bell.protocol import blynk as blynk_protocol
+from custom_components.blynk_bell.protocol.blynk import BlynkDevice, BlynkListener, DeviceInfo
+from custom_components.blynk_bell.protocol.mqtt import Endpoint
+
+from .helpers import state_of, wait_for
+from .tcp_proxy import TcpProxy
+
+TOKEN = "heater-token-7f3a"
+CLIMATE = "climate.blynk_heater"
+
+
+@pytest.fixture
+async def cloud(socket_enabled: None) -> AsyncIterator[BlynkCloud]:
+    cloud = BlynkCloud()
+    await cloud.start()
+    cloud.add_device(TOKEN, {"Power": "1", "Set Temperature": "25"})
+    yield cloud
+    await cloud.stop()
+
+
+@pytest.fixture
+def device(cloud: BlynkCloud) -> Device:
+    return cloud.device(TOKEN)
+
+
+@pytest.fixture
+def heater_data(bell_data: dict[str, Any], cloud: BlynkCloud) -> dict[str, Any]:
+    return {**bell_data, CONF_TOKEN: TOKEN, CONF_BLYNK_SERVER: cloud.url}
+
+
+async def set_up(
+    hass: HomeAssistant, entry: MockConfigEntry, *, wait_available: bool = True
+) -> MockConfigEntry:
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    if wait_available:
+        await wait_for(hass, lambda: state_of(hass, CLIMATE) != STATE_UNAVAILABLE)
+    return entry
+
+
+@pytest.fixture
+async def heater_entry(
+    hass: HomeAssistant, heater_data: dict[str, Any], make_entry: Callable[..., MockConfigEntry]
+) -> AsyncIterator[MockConfigEntry]:
+    entry = await set_up(hass, make_entry(heater_data))
+    await wait_for(hass, lambda: attribute(hass, ATTR_TEMPERATURE) == 25)
+    yield entry
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+def attribute(hass: HomeAssistant, name: str) -> Any:
+    state = hass.states.get(CLIMATE)
+    return None if state is None else state.attributes.get(name)
+
+
+def terminal_lines(device: Device) -> list[str]:
+    return [item.payload for item in device.published if item.topic == "ds/Terminal"]
+
+
+async def call(hass: HomeAssistant, service: str, **data: Any) -> None:
+    await hass.services.async_call(
+        CLIMATE_DOMAIN, service, {ATTR_ENTITY_ID: CLIMATE, **data}, blocking=True
+    )
+
+
+# After connecting -------------------------------------------------------------------
+
+
+async def test_connects_as_the_device_and_adopts_blynk_values(
+    hass: HomeAssistant, heater_entry: MockConfigEntry, device: Device
+) -> None:
+    state = hass.states.get(CLIMATE)
+    assert state is not None
+    assert state.state == "heat_cool"
+    assert state.attributes[ATTR_TEMPERATURE] == 25
+    assert state.attributes["hvac_modes"] == ["off", "heat_cool"]
+    assert state.attributes["min_temp"] == 10
+    assert state.attributes["max_temp"] == 30
+    assert state.attributes["target_temp_step"] == 0.5
+    assert state.attributes["friendly_name"] == "Blynk heater"
+    assert "downlink/#" in device.subscriptions
+    assert device.mcu_info is not None
+    assert device.mcu_info["rxbuff"] == 1024
+    get_ds = [item.payload for item in device.published if item.topic == "get/ds"]
+    assert get_ds == ["Power,Set Temperature"]
+
+
+async def test_status_and_action_follow_the_heater(
+    hass: HomeAssistant, heater_entry: MockConfigEntry, device: Device
+) -> None:
+    # The simulation starts at 15 °C with the set point at 25: heating.
+    await wait_for(hass, lambda: attribute(hass, "hvac_action") == "heating")
+    await device.wait_for(lambda d: d.value("Status") == "3")
+    assert device.prop("Status", "color") == "F7EAE4"
+    assert device.prop("Set Temperature", "isDisabled") == "0"
+    await device.wait_for(lambda d: d.value("Current Temperature") is not None)
+    assert 10 <= float(device.value("Current Temperature") or 0) <= 35
+    assert attribute(hass, "current_temperature") is not None
+
+    await call(hass, "set_hvac_mode", hvac_mode="off")
+    await device.wait_for(lambda d: d.value("Status") == "1")
+    assert device.prop("Status", "color") == "E4F6F7"
+    assert attribute(hass, "hvac_action") == "off"
+
+
+# Home Assistant -> Blynk ------------------------------------------------------------
+
+
+async def test_home_assistant_changes_reach_the_app(
+    hass: HomeAssistant, heater_entry: MockConfigEntry, device: Device
+) -> None:
+    await call(hass, "set_temperature", temperature=22)
+    await device.wait_for(lambda d: d.value("Set Temperature") == "22", timeout=1)
+    await call(hass, "set_temperature", temperature=22.5)
+    await device.wait_for(lambda d: d.value("Set Temperature") == "22.5", timeout=1)
+
+    await call(hass, "turn_off")
+    await device.wait_for(lambda d: d.value("Power") == "0", timeout=1)
+    await device.wait_for(lambda d: d.prop("Set Temperature", "isDisabled") == "1", timeout=1)
+    assert state_of(hass, CLIMATE) == "off"
+
+    await call(hass, "set_hvac_mode", hvac_mode="heat_cool")
+    await device.wait_for(lambda d: d.value("Power") == "1", timeout=1)
+    await device.wait_for(lambda d: d.prop("Set Temperature", "isDisabled") == "0", timeout=1)
+
+    await call(hass, "set_temperature", temperature=19, hvac_mode="off")
+    await device.wait_for(
+        lambda d: d.value("Power") == "0" and d.value("Set Temperature") == "19", timeout=1
+    )
+
+
+async def test_set_point_outside_the_range_is_refused(
+    hass: HomeAssistant, heater_entry: MockConfigEntry, device: Device
+) -> None:
+    with pytest.raises(ServiceValidationError):
+        await call(hass, "set_temperature", temperature=31)
+    assert device.value("Set Temperature") == "25"
+
+
+# Blynk -> Home Assistant ------------------------------------------------------------
+
+
+async def test_app_changes_reach_home_assistant(
+    hass: HomeAssistant, heater_entry: MockConfigEntry, device: Device
+) -> None:
+    await device.write("Power", "0")
+    await wait_for(hass, lambda: state_of(hass, CLIMATE) == "off", timeout=1)
+    await device.write("Set Temperature", "21.5")
+    await wait_for(hass, lambda: attribute(hass, ATTR_TEMPERATURE) == 21.5, timeout=1)
+    await device.write("Power", "1")
+    await wait_for(hass, lambda: state_of(hass, CLIMATE) == "heat_cool", timeout=1)
+
+
+@pytest.mark.parametrize(("written", "clamped"), [("45", 30), ("-5", 10), ("30.5", 30)])
+async def test_app_set_point_is_clamped_and_the_truth_sent_back(
+    hass: HomeAssistant, heater_entry: MockConfigEntry, device: Device, written: str, clamped: int
+) -> None:
+    await device.write("Set Temperature", written)
+    await wait_for(hass, lambda: attribute(hass, ATTR_TEMPERATURE) == clamped)
+    await device.wait_for(lambda d: d.value("Set Temperature") == str(clamped))
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("Power", "2"),
+        ("Power", "on"),
+        ("Power", ""),
+        ("Set Temperature", "abc"),
+        ("Set Temperature", ""),
+        ("Set Temperature", "nan"),
+        ("Set Temperature", "inf"),
+        ("Set Temperature", "1e999"),
+    ],
+)
+async def test_invalid_app_values_change_nothing(
+    hass: HomeAssistant,
+    heater_entry: MockConfigEntry,
+    device: Device,
+    name: str,
+    value: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await device.write(name, value)
+    await device.write("Terminal", "help")  # Handled after the bad value: a fence.
+    await device.wait_for(lambda d: any("Available" in line for line in terminal_lines(d)))
+    await hass.async_block_till_done()
+    assert state_of(hass, CLIMATE) == "heat_cool"
+    assert attribute(hass, ATTR_TEMPERATURE) == 25
+    assert "Ignored an invalid" in caplog.text
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+# Terminal ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("command", "reply"),
+    [
+        ("help", "Available commands:"),
+        ("?", "Available commands:"),
+        ("HELP", "Available commands:"),
+        ("", 'Type "help"'),
+        ("   ", 'Type "help"'),
+        ("dance", "Unknown command: dance"),
+        ("set", "Usage: set N"),
+        ("set abc", "Usage: set N"),
+        ("set 2 3", "Usage: set N"),
+        ("set nan", "Usage: set N"),
+    ],
+)
+async def test_terminal_replies_and_never_crashes(
+    hass: HomeAssistant,
+    heater_entry: MockConfigEntry,
+    device: Device,
+    command: str,
+    reply: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await device.write("Terminal", command)
+    await device.wait_for(lambda d: any(reply in line for line in terminal_lines(d)))
+    assert attribute(hass, ATTR_TEMPERATURE) == 25
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_terminal_commands_change_the_heater(
+    hass: HomeAssistant, heater_entry: MockConfigEntry, device: Device
+) -> None:
+    await device.write("Terminal", "set 24")
+    await wait_for(hass, lambda: attribute(hass, ATTR_TEMPERATURE) == 24)
+    await device.wait_for(lambda d: d.value("Set Temperature") == "24")
+    assert "Temperature set to 24\n" in terminal_lines(device)
+
+    await device.write("Terminal", "off")
+    await wait_for(hass, lambda: state_of(hass, CLIMATE) == "off")
+    await device.wait_for(lambda d: d.value("Power") == "0")
+    assert "Turned OFF\n" in terminal_lines(device)
+
+    await device.write("Terminal", "on")
+    await wait_for(hass, lambda: state_of(hass, CLIMATE) == "heat_cool")
+    await device.wait_for(lambda d: d.value("Power") == "1")
+
+    await device.write("Terminal", "set 99")
+    await wait_for(hass, lambda: attribute(hass, ATTR_TEMPERATURE) == 30)
+    await device.wait_for(lambda d: any("limited" in line for line in terminal_lines(d)))
+
+
+# Downlinks --------------------------------------------------------------------------
+
+
+async def test_ping_is_answered(heater_entry: MockConfigEntry, device: Device) -> None:
+    assert await device.ping()
+
+
+@pytest.mark.parametrize("topic", ["downlink/reboot", "downlink/reconfigure"])
+async def test_reboot_and_reconfigure_restart_the_link(
+    hass: HomeAssistant, heater_entry: MockConfigEntry, device: Device, topic: str
+) -> None:
+    before = device.connections
+    assert await device.send(topic)
+    await device.wait_for(lambda d: d.connections == before + 1 and d.connected)
+    await wait_for(hass, lambda: state_of(hass, CLIMATE) == "heat_cool")
+
+
+async def test_diag_is_logged_as_a_throttled_warning(
+    hass: HomeAssistant,
+    heater_entry: MockConfigEntry,
+    device: Device,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await device.send("downlink/diag", "too many messages")
+    await device.send("downlink/diag", "still too many messages")
+    await device.write("Terminal", "help")
+    await device.wait_for(lambda d: any("Available" in line for line in terminal_lines(d)))
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING and "Blynk says" in r.msg]
+    assert len(warnings) == 1
+    assert "too many messages" in warnings[0].getMessage()
+
+
+async def test_unused_downlinks_are_ignored(
+    hass: HomeAssistant,
+    heater_entry: MockConfigEntry,
+    device: Device,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    for topic, payload in [
+        ("downlink/ota/json", '{"url": "x"}'),
+        ("downlink/utc/all/json", "{}"),
+        ("downlink/meta/Location", "here"),
+        ("downlink/ds/Unknown Stream", "7"),
+        ("downlink/ds/Power/prop/color", "FF0000"),
+        ("downlink/ds/", "1"),
+        ("downlink/ds/Power", b"\xff\xfe".decode("latin-1")),
+    ]:
+        await device.send(topic, payload)
+    await device.write("Terminal", "?")
+    await device.wait_for(lambda d: any("Available" in line for line in terminal_lines(d)))
+    assert state_of(hass, CLIMATE) == "heat_cool"
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+# Redirect ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def second_cloud(socket_enabled: None) -> AsyncIterator[BlynkCloud]:
+    cloud = BlynkCloud(ws_port=0)
+    await cloud.start()
+    cloud.add_device(TOKEN, {"Power": "0", "Set Temperature": "18"})
+    yield cloud
+    await cloud.stop()
+
+
+@pytest.mark.parametrize("scheme", ["mqtt", "tcp", "ws"])
+async def test_redirect_is_followed_and_kept(
+    hass: HomeAssistant,
+    cloud: BlynkCloud,
+    second_cloud: BlynkCloud,
+    heater_data: dict[str, Any],
+    make_entry: Callable[..., MockConfigEntry],
+    scheme: str,
+) -> None:
+    target = second_cloud.ws_url if scheme == "ws" else f"{scheme}://127.0.0.1:{second_cloud.port}"
+    cloud.redirect = target
+    entry = await set_up(hass, make_entry(heater_data))
+    moved = second_cloud.device(TOKEN)
+    await moved.wait_for(lambda d: d.connected)
+    # The second cloud's values are the truth now.
+    await wait_for(hass, lambda: attribute(hass, ATTR_TEMPERATURE) == 18)
+    assert state_of(hass, CLIMATE) == "off"
+
+    # A dropped connection reconnects to the redirect target, not the configured server.
+    connections = moved.connections
+    first_cloud_connections = cloud.device(TOKEN).connections
+    moved.disconnect()
+    await moved.wait_for(lambda d: d.connections == connections + 1 and d.connected, timeout=10)
+    assert cloud.device(TOKEN).connections == first_cloud_connections
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_redirect_target_that_stops_answering_falls_back(
+    hass: HomeAssistant,
+    cloud: BlynkCloud,
+    second_cloud: BlynkCloud,
+    heater_data: dict[str, Any],
+    make_entry: Callable[..., MockConfigEntry],
+) -> None:
+    cloud.redirect = second_cloud.url
+    entry = await set_up(hass, make_entry(heater_data))
+    await second_cloud.device(TOKEN).wait_for(lambda d: d.connected)
+
+    cloud.redirect = None
+    await second_cloud.stop()
+    await cloud.device(TOKEN).wait_for(lambda d: d.connected, timeout=20)
+    await wait_for(hass, lambda: attribute(hass, ATTR_TEMPERATURE) == 25)
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_invalid_redirect_is_ignored(
+    hass: HomeAssistant,
+    heater_entry: MockConfigEntry,
+    device: Device,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    connections = device.connections
+    assert await device.send("downlink/redirect", "gopher://nowhere:70")
+    await device.write("Terminal", "help")
+    await device.wait_for(lambda d: any("Available" in line for line in terminal_lines(d)))
+    assert device.connections == connections
+    assert device.connected
+    assert "Ignored a Blynk redirect" in caplog.text
+
+
+# Faults -----------------------------------------------------------------------------
+
+
+async def test_unavailable_while_blynk_is_down(
+    hass: HomeAssistant,
+    cloud: BlynkCloud,
+    heater_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    port = cloud.port
+    await cloud.stop()
+    await wait_for(hass, lambda: state_of(hass, CLIMATE) == STATE_UNAVAILABLE)
+    # The bell does not depend on Blynk.
+    assert heater_entry.runtime_data.bell.available
+
+    revived = BlynkCloud(port=port)
+    await revived.start()
+    try:
+        revived.add_device(TOKEN, {"Power": "0", "Set Temperature": "20"})
+        await wait_for(hass, lambda: state_of(hass, CLIMATE) == "off", timeout=20)
+        assert attribute(hass, ATTR_TEMPERATURE) == 20
+    finally:
+        await hass.config_entries.async_unload(heater_entry.entry_id)
+        await revived.stop()
+    assert caplog.text.count("Lost the connection to Blynk") == 1
+    assert caplog.text.count("Reconnected to Blynk") == 1
+
+
+async def test_change_on_a_dead_link_is_sent_after_reconnecting(
+    hass: HomeAssistant,
+    cloud: BlynkCloud,
+    device: Device,
+    heater_data: dict[str, Any],
+    make_entry: Callable[..., MockConfigEntry],
+) -> None:
+    proxy = TcpProxy(cloud.port)
+    await proxy.start()
+    try:
+        entry = await set_up(hass, make_entry({**heater_data, CONF_BLYNK_SERVER: proxy.url}))
+        await wait_for(hass, lambda: attribute(hass, ATTR_TEMPERATURE) == 25)
+
+        proxy.freeze()  # The link looks alive but carries nothing.
+        await call(hass, "set_temperature", temperature=21)
+        await call(hass, "set_temperature", temperature=20.5)  # The last value wins.
+        assert device.value("Set Temperature") == "25"
+        assert entry.runtime_data.heater.controller.pending == {"Set Temperature": "20.5"}
+
+        proxy.cut()  # Now the loss is noticed, and the link reconnects.
+        await device.wait_for(lambda d: d.value("Set Temperature") == "20.5", timeout=15)
+        assert attribute(hass, ATTR_TEMPERATURE) == 20.5
+        await wait_for(hass, lambda: not entry.runtime_data.heater.controller.pending)
+        await hass.config_entries.async_unload(entry.entry_id)
+    finally:
+        await proxy.stop()
+
+
+async def test_unsent_change_survives_a_restart(
+    hass: HomeAssistant,
+    device: Device,
+    heater_data: dict[str, Any],
+    make_entry: Callable[..., MockConfigEntry],
+) -> None:
+    mock_restore_cache_with_extra_data(
+        hass,
+        [
+            (
+                State(CLIMATE, "heat_cool", {ATTR_TEMPERATURE: 21}),
+                {"pending": {"Set Temperature": "21"}},
+            )
+        ],
+    )
+    entry = await set_up(hass, make_entry(heater_data))
+    await device.wait_for(lambda d: d.value("Set Temperature") == "21")
+    assert attribute(hass, ATTR_TEMPERATURE) == 21
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_last_known_state_stays_until_blynk_has_a_value(
+    hass: HomeAssistant,
+    cloud: BlynkCloud,
+    heater_data: dict[str, Any],
+    make_entry: Callable[..., MockConfigEntry],
+) -> None:
+    cloud.remove_device(TOKEN)
+    fresh = cloud.add_device(TOKEN)
+    fresh.values.pop("Set Temperature", None)
+    mock_restore_cache_with_extra_data(
+        hass, [(State(CLIMATE, "off", {ATTR_TEMPERATURE: 26}), {"pending": {}})]
+    )
+    entry = await set_up(hass, make_entry(heater_data))
+    await fresh.wait_for(lambda d: any(item.topic == "get/ds" for item in d.published))
+    await hass.async_block_till_done()
+    assert attribute(hass, ATTR_TEMPERATURE) == 26
+    assert state_of(hass, CLIMATE) == "off"
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_wrong_token_asks_for_a_new_one_and_stops_trying(
+    hass: HomeAssistant,
+    cloud: BlynkCloud,
+    heater_data: dict[str, Any],
+    make_entry: Callable[..., MockConfigEntry],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    entry = await set_up(
+        hass, make_entry({**heater_data, CONF_TOKEN: "revoked-token"}), wait_available=False
+    )
+    await wait_for(hass, lambda: cloud.refused_logins == 1)
+    await wait_for(hass, lambda: hass.config_entries.flow.async_progress_by_handler(DOMAIN))
+    flow = hass.config_entries.flow.async_progress_by_handler(DOMAIN)[0]
+    assert flow["context"]["source"] == "reauth"
+    assert flow["step_id"] == "reauth_confirm"
+    assert state_of(hass, CLIMATE) == STATE_UNAVAILABLE
+    # The bell keeps working; Blynk is not asked again with the bad token.
+    assert entry.runtime_data.bell.available
+    await hass.async_block_till_done()
+    assert cloud.refused_logins == 1
+    assert "revoked-token" not in caplog.text
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_another_client_on_the_token_raises_a_repair_issue(
+    hass: HomeAssistant,
+    cloud: BlynkCloud,
+    device: Device,
+    heater_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(blynk_protocol, "CONFLICT_HOLD_OFF", 0.5)
+    monkeypatch.setattr(blynk_protocol, "STABLE_AFTER", 2.0)
+    issue_id = f"token_conflict_{heater_entry.entry_id}"
+
+    class Quiet(BlynkListener):
+        pass
+
+    # The sample script someone forgot to stop: it reconnects whenever it is kicked.
+    sample = BlynkDevice(Endpoint.from_url(cloud.url), TOKEN, Quiet(), DeviceInfo("1", "1"))
+    sample.start()
+    try:
+        await wait_for(
+            hass,
+            lambda: ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None,
+            timeout=30,
+        )
+        issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
+        assert issue is not None
+        assert issue.translation_key == "token_conflict"
+    finally:
+        await sample.async_stop()
+    # With the other client gone, the connection stays up and the issue goes away.
+    await wait_for(
+        hass,
+        lambda: ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None,
+        timeout=30,
+    )
+    assert device.connected
+
+
+# Real heater ------------------------------------------------------------------------
+
+
+async def test_real_heater_mode_drives_a_switch_from_a_sensor(
+    hass: HomeAssistant,
+    cloud: BlynkCloud,
+    device: Device,
+    heater_data: dict[str, Any],
+    make_entry: Callable[..., MockConfigEntry],
+) -> None:
+    assert await async_setup_component(hass, "input_boolean", {"input_boolean": {"plug": {}}})
+    hass.states.async_set(
+        "sensor.dining_room", "18.0", {"unit_of_measurement": "°C", "device_class": "temperature"}
+    )
+    entry = make_entry(
+        heater_data,
+        {
+            CONF_HEATER_MODE: "entities",
+            CONF_TEMPERATURE_SENSOR: "sensor.dining_room",
+            CONF_HEATER_SWITCH: "input_boolean.plug",
+            CONF_HYSTERESIS: 0.5,
+        },
+    )
+    await set_up(hass, entry)
+    assert attribute(hass, "hvac_modes") == ["off", "heat"]
+    await wait_for(hass, lambda: state_of(hass, CLIMATE) == "heat")
+
+    await call(hass, "set_temperature", temperature=21)
+    await wait_for(hass, lambda: state_of(hass, "input_boolean.plug") == "on")
+    await wait_for(hass, lambda: attribute(hass, "hvac_action") == "heating")
+    await device.wait_for(lambda d: d.value("Status") == "3")
+    await device.wait_for(lambda d: d.value("Current Temperature") == "18.0")
+    assert attribute(hass, "current_temperature") == 18.0
+
+    # Between set point - hysteresis and the set point: keep heating.
+    hass.states.async_set("sensor.dining_room", "20.7", {"unit_of_measurement": "°C"})
+    await hass.async_block_till_done()
+    await wait_for(hass, lambda: attribute(hass, "current_temperature") == 20.7)
+    assert state_of(hass, "input_boolean.plug") == "on"
+
+    hass.states.async_set("sensor.dining_room", "21.1", {"unit_of_measurement": "°C"})
+    await wait_for(hass, lambda: state_of(hass, "input_boolean.plug") == "off")
+    await wait_for(hass, lambda: attribute(hass, "hvac_action") == "idle")
+    await device.wait_for(lambda d: d.value("Status") == "2")
+
+    hass.states.async_set("sensor.dining_room", "66", {"unit_of_measurement": "°F"})
+    await wait_for(hass, lambda: state_of(hass, "input_boolean.plug") == "on")  # 18.9 °C
+
+    await device.write("Power", "0")
+    await wait_for(hass, lambda: state_of(hass, "input_boolean.plug") == "off")
+    await device.wait_for(lambda d: d.value("Status") == "1")
+
+    # A thermometer that goes away never leaves the heater running.
+    await device.write("Power", "1")
+    await wait_for(hass, lambda: state_of(hass, "input_boolean.plug") == "on")
+    hass.states.async_set("sensor.dining_room", "unavailable")
+    await wait_for(hass, lambda: state_of(hass, "input_boolean.plug") == "off")
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_token_never_appears_in_logs(
+    hass: HomeAssistant,
+    heater_entry: MockConfigEntry,
+    device: Device,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    await device.send("downlink/reboot")
+    await device.wait_for(lambda d: d.connected and d.connections >= 2)
+    await hass.config_entries.async_reload(heater_entry.entry_id)
+    await hass.async_block_till_done()
+    assert TOKEN not in caplog.text
