@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Shared set-up for scripts/test and scripts/demo: a Python >= 3.13.2, the project's
-# virtual environment and Mosquitto. Every step is idempotent and cheap when done.
+# virtual environment, Mosquitto and the firmware tests' MicroPython (npm). Every step is idempotent and cheap when done.
 
 set -euo pipefail
 
@@ -119,4 +119,17 @@ ensure_mosquitto() {
     mosquitto mosquitto-clients >/dev/null
   # Debian starts a system broker on port 1883; this project starts its own instances.
   as_root systemctl disable --now mosquitto >/dev/null 2>&1 || true
+}
+
+# MicroPython's WebAssembly build from the npm registry, which runs the firmware's logic
+# tests under Node.js. npm runs only when the lock file changed.
+ensure_micropython_wasm() {
+  local dir="$REPO_ROOT/tests/firmware" stamp wanted
+  stamp="$dir/node_modules/.lock.sha256"
+  wanted=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+  [ "$(cat "$stamp" 2>/dev/null)" = "$wanted" ] && return 0
+  command -v npm >/dev/null 2>&1 || { log "npm not found: the firmware logic tests will fail"; return 1; }
+  log "Installing MicroPython WebAssembly for the firmware tests (npm ci)"
+  npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error >/dev/null
+  echo "$wanted" >"$stamp"
 }

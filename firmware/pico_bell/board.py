@@ -1,0 +1,167 @@
+"""The thin layer over the hardware: pins, LED, watchdog, unique id, sockets.
+
+Everything here is a few lines around `machine`, `network`, `socket`, `ssl` and
+`os`. The host runner passes stand-ins for `machine` and `network`, and the rest of
+the firmware only talks to a Board, so the same modules run on a PC.
+"""
+
+import asyncio
+import sys
+
+from .ticks import ticks_ms
+
+MICROPYTHON = sys.implementation.name == "micropython"
+
+# The RP2040 watchdog cannot count longer than this.
+RP2040_MAX_WDT_MS = 8388
+
+
+class Board:
+    """Hardware access for the bell; pass stand-in modules to run it elsewhere."""
+
+    def __init__(self, machine=None, network=None):
+        if machine is None:
+            import machine
+        if network is None:
+            import network
+        self.machine = machine
+        self.network = network
+        self._buttons = []
+        self._led = None
+        self._wdt = None
+        self._feeder = None
+
+    # Identity and randomness ---------------------------------------------------------
+
+    def unique_id_hex(self):
+        import binascii
+
+        return binascii.hexlify(self.machine.unique_id()).decode()
+
+    def random_bytes(self, count):
+        try:
+            import os
+
+            return os.urandom(count)
+        except (ImportError, AttributeError):  # Ports without os.urandom.
+            import random
+
+            return bytes([random.getrandbits(8) for _ in range(count)])
+
+    # Buttons -------------------------------------------------------------------------
+
+    def setup_buttons(self, pins, active_low, edge_logs):
+        """Configure the button pins and attach an IRQ that records edges only.
+
+        With ACTIVE_LOW the internal pull-up holds the pin high and the button pulls it
+        to GND; otherwise the pin has no internal pull and relies on the tutorial's
+        external 10 kOhm pull-downs.
+        """
+        Pin = self.machine.Pin
+        pull = Pin.PULL_UP if active_low else None
+        trigger = Pin.IRQ_RISING | Pin.IRQ_FALLING
+        self._buttons = []
+        for number, log in zip(pins, edge_logs):
+            pin = Pin(number, Pin.IN, pull)
+            handler = _edge_handler(log)
+            try:
+                # Hard IRQ: runs at the edge itself, even while the main loop is busy.
+                pin.irq(handler=handler, trigger=trigger, hard=True)
+            except TypeError:  # A port without hard IRQs.
+                pin.irq(handler=handler, trigger=trigger)
+            self._buttons.append(pin)
+
+    def button_levels(self):
+        """Raw levels (0/1) of the button pins, in button order."""
+        return [pin.value() for pin in self._buttons]
+
+    def first_button_level(self, pin, active_low):
+        """Read one button without IRQs (for the boot-time maintenance check)."""
+        Pin = self.machine.Pin
+        return Pin(pin, Pin.IN, Pin.PULL_UP if active_low else None).value()
+
+    # LED -----------------------------------------------------------------------------
+
+    def led(self, on, pin="LED"):
+        if self._led is None:
+            Pin = self.machine.Pin
+            try:
+                self._led = Pin(pin, Pin.OUT)
+            except (TypeError, ValueError):
+                self._led = Pin(25, Pin.OUT)  # A Pico without W names it GP25.
+        self._led.value(1 if on else 0)
+
+    # Watchdog ------------------------------------------------------------------------
+
+    def start_watchdog(self, timeout_ms):
+        """Start the hardware watchdog; once started it cannot be stopped."""
+        timeout_ms = min(timeout_ms, RP2040_MAX_WDT_MS)
+        self._wdt = self.machine.WDT(timeout=timeout_ms)
+        return self._wdt
+
+    def feed_watchdog(self):
+        if self._wdt is not None:
+            self._wdt.feed()
+
+    def keep_watchdog_fed(self):
+        """After Ctrl-C, keep the board alive at the REPL by feeding from a timer."""
+        if self._wdt is None or self._feeder is not None:
+            return
+        wdt = self._wdt
+        self._feeder = self.machine.Timer(period=1000, callback=lambda _timer: wdt.feed())
+
+    def reset(self):
+        self.machine.reset()
+
+    # Network -------------------------------------------------------------------------
+
+    def wlan(self):
+        return self.network.WLAN(self.network.STA_IF)
+
+    def resolve(self, host, port):
+        """Return an address to connect to for `host`.
+
+        MicroPython's asyncio.open_connection() looks names up with a blocking
+        getaddrinfo(); the bell does the lookup itself, once, and connects to the
+        cached address afterwards, so a slow DNS server stalls the loop only on the
+        first connection (button edges are still timestamped by the IRQ meanwhile).
+        CPython resolves inside the event loop without blocking: nothing to do.
+        """
+        if not MICROPYTHON:
+            return host
+        import socket
+
+        address = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)[0][-1]
+        if isinstance(address, tuple):
+            return address[0]
+        return host  # An older port returns a packed address: let open_connection resolve.
+
+    def tls_context(self, ca_file=None):
+        import ssl
+
+        if MICROPYTHON:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            if ca_file:
+                context.load_verify_locations(cafile=ca_file)
+                context.verify_mode = ssl.CERT_REQUIRED
+            else:
+                context.verify_mode = ssl.CERT_NONE  # Encrypted but not authenticated.
+            return context
+        return ssl.create_default_context(cafile=ca_file)
+
+    async def open_connection(self, host, port, ssl=None, server_hostname=None):
+        if ssl:
+            return await asyncio.open_connection(
+                host, port, ssl=ssl, server_hostname=server_hostname
+            )
+        return await asyncio.open_connection(host, port)
+
+
+def _edge_handler(log):
+    # Created once here; at each edge the handler only stores the level and the time.
+    # In a hard IRQ nothing may allocate: a method call (LOAD_METHOD), a small int from
+    # ticks_ms() and stores into preallocated arrays do not.
+    def handler(pin):
+        log.record(pin.value(), ticks_ms())
+
+    return handler

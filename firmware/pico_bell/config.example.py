@@ -1,0 +1,36 @@
+# Service bell settings. Copy this file to config.py (same folder), fill it in and
+# copy it to the board with the other files (see firmware/README.md).
+# config.py holds your Wi-Fi password: it is git-ignored, never commit it.
+# Names you leave out take the defaults listed in settings.py.
+
+# --- Wi-Fi (2.4 GHz only) -----------------------------------------------------------
+WIFI_SSID = "your-wifi-name"
+WIFI_PASSWORD = "your-wifi-password"
+WIFI_COUNTRY = None  # e.g. "JP", "GB", "US": enables the right Wi-Fi channels.
+
+# --- MQTT broker --------------------------------------------------------------------
+BROKER = "broker.hivemq.com"  # The tutorial's public broker, or your own (an IP works).
+PORT = None  # None: 1883, or 8883 when TLS = True.
+MQTT_USER = None  # Set both for a broker that wants a login.
+MQTT_PASSWORD = None
+TLS = False
+TLS_CA_FILE = None  # e.g. "/ca.pem" (copied to the board): verifies the broker's certificate.
+
+# The topic Home Assistant (or the HiveMQ web client) listens to. On a public broker,
+# make it personal (e.g. "bistro-rossi/bell") so other kit users do not ring your bell.
+TOPIC = "SunFounder MQTT Test"
+
+# --- Buttons ------------------------------------------------------------------------
+# Button N is BUTTON_PINS[N - 1]. The tutorial wiring: GP16..GP19, each button to 3V3
+# with a 10 kOhm pull-down to GND, so a pressed button reads high.
+BUTTON_PINS = (16, 17, 18, 19)
+# True: each button between its pin and GND, no resistors; internal pull-ups are used.
+ACTIVE_LOW = False
+LONG_PRESS_MS = 1000  # Held this long: a "long_press" (the guest cancels the call).
+
+# --- Behaviour ----------------------------------------------------------------------
+# True: publish the tutorial's text "button N is pressed" instead of JSON (no seq, so a
+# press re-sent after a lost acknowledgement can show twice; a long press sends the same text).
+LEGACY = False
+QUEUE_SIZE = 64  # Presses kept while offline; beyond that the oldest are dropped.
+WATCHDOG = True  # Reset the board if the firmware hangs for about 8 s.

@@ -1,0 +1,219 @@
+"""Stand-ins for MicroPython's `machine` and `network` modules.
+
+They give the firmware what it uses on a Pico W - Pin with irq(), WDT, Timer,
+unique_id(), reset(), WLAN - so the unchanged firmware runs on a computer. Plain
+Python that also runs on MicroPython, so the firmware's own tests can use them under
+the MicroPython WebAssembly build too.
+"""
+
+from pico_bell.ticks import ticks_diff, ticks_ms
+
+
+class Line:
+    """One GPIO: its level, how it is configured, and its interrupt handler."""
+
+    def __init__(self, ident):
+        self.ident = ident
+        self.level = 0
+        self.mode = None
+        self.pull = None
+        self.handler = None
+        self.trigger = 0
+        self.handle = None  # The Pin object the handler receives.
+        self.driven = False  # Set once something outside drove the line.
+
+
+class FakeWDT:
+    """Remembers when it was last fed; the host runner checks it for expiry."""
+
+    def __init__(self, timeout=5000):
+        self.timeout = timeout
+        self.feeds = 0
+        self.last_feed = ticks_ms()
+
+    def feed(self):
+        self.feeds += 1
+        self.last_feed = ticks_ms()
+
+    def expired(self, now=None):
+        now = ticks_ms() if now is None else now
+        return ticks_diff(now, self.last_feed) > self.timeout
+
+
+class FakeTimer:
+    def __init__(self, period=-1, callback=None, mode=None):
+        self.period = period
+        self.callback = callback
+
+    def deinit(self):
+        self.callback = None
+
+
+class FakeMachine:
+    """What the firmware uses of `machine`; drive() plays the role of a finger."""
+
+    def __init__(self, unique_id=b"\x00\x01\x02\x03\x04\x05\x06\x07"):
+        self._unique_id = unique_id
+        self.lines = {}
+        self.wdt = None
+        self.resets = 0
+        self.on_reset = None
+        self.Pin = _pin_class(self)
+        self.Timer = FakeTimer
+
+    def line(self, ident):
+        line = self.lines.get(ident)
+        if line is None:
+            line = self.lines[ident] = Line(ident)
+        return line
+
+    def unique_id(self):
+        return self._unique_id
+
+    def WDT(self, id=0, timeout=5000):  # noqa: N802 - the name machine uses
+        self.wdt = FakeWDT(timeout)
+        return self.wdt
+
+    def reset(self):
+        self.resets += 1
+        if self.on_reset is not None:
+            self.on_reset()
+        else:
+            raise SystemExit("machine.reset()")
+
+    def drive(self, ident, level):
+        """Set an input's level from outside, firing its IRQ on a matching edge."""
+        line = self.line(ident)
+        line.driven = True
+        level = 1 if level else 0
+        old, line.level = line.level, level
+        if old == level or line.handler is None:
+            return
+        edge = self.Pin.IRQ_RISING if level else self.Pin.IRQ_FALLING
+        if line.trigger & edge:
+            line.handler(line.handle)
+
+
+def _pin_class(machine):
+    class Pin:
+        IN = 0
+        OUT = 1
+        OPEN_DRAIN = 2
+        PULL_UP = 1
+        PULL_DOWN = 2
+        IRQ_FALLING = 4
+        IRQ_RISING = 8
+
+        def __init__(self, ident, mode=-1, pull=-1, value=None):
+            self._line = line = machine.line(ident)
+            if mode != -1:
+                line.mode = mode
+            if pull != -1:
+                line.pull = pull
+                if not line.driven:
+                    line.level = 1 if pull == Pin.PULL_UP else 0
+            if value is not None:
+                line.level = 1 if value else 0
+
+        def value(self, level=None):
+            if level is None:
+                return self._line.level
+            self._line.level = 1 if level else 0
+            return None
+
+        def on(self):
+            self._line.level = 1
+
+        def off(self):
+            self._line.level = 0
+
+        def irq(self, handler=None, trigger=12, hard=False):
+            line = self._line
+            line.handler = handler
+            line.trigger = trigger
+            line.handle = self
+
+    return Pin
+
+
+# network --------------------------------------------------------------------------
+
+STAT_IDLE = 0
+STAT_CONNECTING = 1
+STAT_GOT_IP = 3
+STAT_NO_AP_FOUND = -2
+
+
+class FakeWLAN:
+    def __init__(self, network):
+        self._network = network
+        self._active = False
+        self._joined = False
+        self.settings = {}
+        self.joins = 0
+        self.ssid = None
+
+    def active(self, state=None):
+        if state is None:
+            return self._active
+        self._active = bool(state)
+        return None
+
+    def config(self, *names, **settings):
+        if settings:
+            self.settings.update(settings)
+            return None
+        return self.settings.get(names[0])
+
+    def connect(self, ssid=None, key=None):
+        self.ssid = ssid
+        self.joins += 1
+        self._joined = self._network.available
+
+    def disconnect(self):
+        self._joined = False
+
+    def isconnected(self):
+        return self._active and self._joined and self._network.available
+
+    def status(self):
+        if self.isconnected():
+            return STAT_GOT_IP
+        if not self._network.available:
+            return STAT_NO_AP_FOUND
+        return STAT_IDLE
+
+    def ifconfig(self):
+        return ("127.0.0.1", "255.0.0.0", "127.0.0.1", "127.0.0.1")
+
+
+class FakeNetwork:
+    """`network` with one WLAN; set `available` False to take the Wi-Fi away."""
+
+    STA_IF = 0
+    AP_IF = 1
+    STAT_IDLE = STAT_IDLE
+    STAT_CONNECTING = STAT_CONNECTING
+    STAT_GOT_IP = STAT_GOT_IP
+    STAT_NO_AP_FOUND = STAT_NO_AP_FOUND
+
+    def __init__(self):
+        self.available = True
+        self.country_code = None
+        self.host_name = None
+        self._wlan = FakeWLAN(self)
+
+    def WLAN(self, interface=0):  # noqa: N802 - the name network uses
+        return self._wlan
+
+    def country(self, code=None):
+        if code is None:
+            return self.country_code
+        self.country_code = code
+        return None
+
+    def hostname(self, name=None):
+        if name is None:
+            return self.host_name
+        self.host_name = name
+        return None

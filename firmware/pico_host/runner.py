@@ -1,0 +1,242 @@
+"""HostBell: the unchanged firmware on CPython, with fake pins and Wi-Fi.
+
+Used by host_runner.py (the command line) and by tests, which drive it directly:
+
+    bell = HostBell("127.0.0.1", 1883, "SunFounder MQTT Test")
+    await bell.start()
+    await bell.wait_connected()
+    press = await bell.press(2)          # returns the queued Press (button, kind, seq)
+    await bell.wait_delivered(press)
+    await bell.stop()
+
+Everything runs on the caller's asyncio loop; nothing blocks it.
+"""
+
+import asyncio
+import logging
+import os
+
+from pico_bell import led
+from pico_bell.app import Bell
+from pico_bell.board import Board
+from pico_bell.buttons import LONG_PRESS
+from pico_bell.settings import Settings
+from pico_bell.ticks import ticks_ms
+
+from .fakes import FakeMachine, FakeNetwork
+
+_LOGGER = logging.getLogger("pico_bell")
+
+DEFAULT_PINS = (16, 17, 18, 19, 20, 21, 22, 26, 27)
+
+
+class HostBoard(Board):
+    """A Board over the stand-ins; the fake Wi-Fi also gates the real sockets."""
+
+    def __init__(self, machine, network):
+        super().__init__(machine, network)
+        self._tls_contexts = {}
+
+    def tls_context(self, ca_file=None):
+        # Loading certificates blocks: HostBell builds the context up front, and reuses it.
+        if ca_file not in self._tls_contexts:
+            self._tls_contexts[ca_file] = super().tls_context(ca_file)
+        return self._tls_contexts[ca_file]
+
+    async def open_connection(self, host, port, ssl=None, server_hostname=None):
+        if not self.network.available:
+            raise OSError(113, "EHOSTUNREACH (the simulated Wi-Fi is down)")
+        return await super().open_connection(host, port, ssl, server_hostname)
+
+
+class HostBell:
+    """Run, press and observe one simulated bell."""
+
+    def __init__(
+        self,
+        broker="127.0.0.1",
+        port=1883,
+        topic="SunFounder MQTT Test",
+        *,
+        legacy=False,
+        buttons=4,
+        username=None,
+        password=None,
+        tls=False,
+        ca_file=None,
+        settings=None,
+        unique_id=None,
+        sink=None,
+    ):
+        values = {
+            "WIFI_SSID": "host-wifi",
+            "WIFI_PASSWORD": "host-wifi",
+            "BROKER": broker,
+            "PORT": port,
+            "TOPIC": topic,
+            "LEGACY": legacy,
+            "BUTTON_PINS": DEFAULT_PINS[:buttons],
+            "MQTT_USER": username or None,
+            "MQTT_PASSWORD": password or None,
+            "TLS": tls,
+            "TLS_CA_FILE": ca_file,
+            "WIFI_TIMEOUT_S": 2,
+        }
+        values.update(settings or {})
+        self.settings = Settings(values)
+        # A random id per simulated bell: two runners on one computer must not share a
+        # client id, or the broker would keep disconnecting one for the other.
+        self.machine = FakeMachine(unique_id or os.urandom(8))
+        self.network = FakeNetwork()
+        self.board = HostBoard(self.machine, self.network)
+        self.machine.on_reset = self._on_reset
+        if tls:  # Reads certificate files: construct HostBell off the event loop for TLS.
+            self.board.tls_context(ca_file)
+        self._sink = sink or _LOGGER.info
+        self.bell = None
+        self.boots = 0
+        self.queued = []  # Every press the firmware detected, in order.
+        self.delivered = []  # Every press the broker acknowledged, in order.
+        self.dropped = []
+        # on_event(event, press): every firmware event, as Bell.listener gets them.
+        self.on_event = None
+        self._changed = asyncio.Event()
+        self._task = None
+        self._watchdog_task = None
+        self._reboot_task = None
+        self._pressed_level = 0 if self.settings.ACTIVE_LOW else 1
+
+    # Life cycle ----------------------------------------------------------------------
+
+    async def start(self):
+        """Boot the firmware on the current event loop."""
+        self.boots += 1
+        self.bell = Bell(self.settings, self.board, sink=self._sink)
+        self.bell.listener = self._listen
+        self._task = asyncio.create_task(self.bell.run(), name="pico_bell")
+        if self._watchdog_task is None:
+            self._watchdog_task = asyncio.create_task(self._watch(), name="pico_bell watchdog")
+
+    async def stop(self, graceful=True):
+        """Stop; graceful publishes `offline` and DISCONNECTs, else the will fires."""
+        if self._watchdog_task is not None:
+            self._watchdog_task.cancel()
+            await asyncio.gather(self._watchdog_task, return_exceptions=True)
+            self._watchdog_task = None
+        await self._halt(graceful)
+
+    async def crash(self):
+        """Lose power, as far as the broker can tell: no DISCONNECT, so the will fires."""
+        await self.stop(graceful=False)
+
+    async def reboot(self):
+        """machine.reset(): a fresh firmware state (queue gone, new random seq)."""
+        await self._halt(graceful=False)
+        await self.start()
+
+    async def _halt(self, graceful):
+        if self._task is None:
+            return
+        self.bell.stop(graceful)
+        task, self._task = self._task, None
+        await asyncio.gather(task, return_exceptions=True)
+
+    def _on_reset(self):
+        # Called by the firmware's own task, which the reboot cancels: reboot from outside.
+        self._reboot_task = asyncio.get_running_loop().create_task(self.reboot())
+
+    async def _watch(self):
+        # The RP2040 watchdog resets a board whose main loop stopped feeding it.
+        while True:
+            await asyncio.sleep(0.5)
+            wdt = self.machine.wdt
+            if self._task is not None and wdt is not None and wdt.expired(ticks_ms()):
+                _LOGGER.error("watchdog not fed for %d ms: resetting the board", wdt.timeout)
+                self.machine.wdt = None
+                await self.reboot()
+
+    # Buttons -------------------------------------------------------------------------
+
+    def pin(self, button):
+        return self.settings.BUTTON_PINS[button - 1]
+
+    async def press(self, button, hold=0.12, bounce=True):
+        """Press and release a button; return the Press the firmware queued."""
+        return await self._push(button, hold, bounce)
+
+    async def long_press(self, button, hold=None, bounce=True):
+        """Hold a button past the long-press time; return the queued Press."""
+        hold = hold if hold is not None else self.settings.LONG_PRESS_MS / 1000 + 0.2
+        return await self._push(button, hold, bounce)
+
+    async def _push(self, button, hold, bounce):
+        if not 1 <= button <= len(self.settings.BUTTON_PINS):
+            raise ValueError(f"no button {button}")
+        pin = self.pin(button)
+        before = len(self.queued)
+        down, up = self._pressed_level, 1 - self._pressed_level
+        if bounce:  # Contacts chatter for a moment on the way down and up.
+            for level in (down, up, down, up):
+                self.machine.drive(pin, level)
+        self.machine.drive(pin, down)
+        await asyncio.sleep(hold)
+        if bounce:
+            for level in (up, down):
+                self.machine.drive(pin, level)
+        self.machine.drive(pin, up)
+        await self.wait_until(lambda: len(self.queued) > before, timeout=2)
+        return self.queued[before]
+
+    # Wi-Fi ---------------------------------------------------------------------------
+
+    def set_wifi(self, up):
+        """Take the simulated Wi-Fi away (the bell drops its link) or bring it back."""
+        self.network.available = bool(up)
+
+    # Observing -----------------------------------------------------------------------
+
+    @property
+    def connected(self):
+        return self.bell is not None and self.bell.state == led.CONNECTED
+
+    @property
+    def led_on(self):
+        return bool(self.machine.line(self.settings.LED_PIN).level)
+
+    def _listen(self, event, press):
+        if event == "queued":
+            self.queued.append(press)
+        elif event == "delivered":
+            self.delivered.append(press)
+        elif event == "dropped":
+            self.dropped.append(press)
+        self._changed.set()
+        if self.on_event is not None:
+            self.on_event(event, press)
+
+    async def wait_until(self, condition, timeout=10):
+        """Wait until `condition()` holds, re-checking on every firmware event."""
+        async with asyncio.timeout(timeout):
+            while not condition():
+                self._changed.clear()
+                try:
+                    async with asyncio.timeout(0.1):
+                        await self._changed.wait()
+                except TimeoutError:
+                    pass
+
+    async def wait_connected(self, timeout=10):
+        await self.wait_until(lambda: self.connected, timeout)
+
+    async def wait_delivered(self, what=1, timeout=10):
+        """Wait for a given Press, a list of them, or a number of deliveries in total."""
+        if isinstance(what, int):
+            await self.wait_until(lambda: len(self.delivered) >= what, timeout)
+            return
+        wanted = what if isinstance(what, list | tuple) else [what]
+        await self.wait_until(lambda: all(p in self.delivered for p in wanted), timeout)
+
+
+def describe_press(press):
+    kind = "long press" if press.kind == LONG_PRESS else "press"
+    return f"button {press.button} {kind} (seq {press.seq})"

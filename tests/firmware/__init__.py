@@ -1,0 +1,1 @@
+"""Tests of the Pico W firmware: logic under MicroPython and CPython, end to end."""

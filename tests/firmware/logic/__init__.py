@@ -1,0 +1,1 @@
+"""Firmware logic tests, written to run under both MicroPython and CPython."""

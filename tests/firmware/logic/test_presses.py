@@ -1,0 +1,100 @@
+"""Sequence numbers and the bounded queue of undelivered presses."""
+
+from pico_bell.buttons import LONG_PRESS, PRESS
+from pico_bell.presses import SEQ_MASK, Press, PressQueue, SeqCounter, initial_seq
+
+from .support import raises
+
+
+def make(count, start=0):
+    return [Press(1 + index % 4, PRESS, start + index, index * 10) for index in range(count)]
+
+
+def test_initial_seq_is_30_bits_from_random_bytes():
+    assert initial_seq(b"\x00\x00\x00\x05") == 5
+    assert initial_seq(b"\xff\xff\xff\xff") == SEQ_MASK
+    assert initial_seq(b"\x12\x34\x56\x78\x9a") == 0x12345678 & SEQ_MASK
+    assert SEQ_MASK == (1 << 30) - 1
+
+
+def test_seq_counter_increases_and_wraps():
+    counter = SeqCounter(SEQ_MASK - 1)
+    assert counter.peek() == SEQ_MASK - 1
+    assert [counter.next() for _ in range(3)] == [SEQ_MASK - 1, SEQ_MASK, 0]
+
+
+def test_queue_keeps_press_order_and_acknowledges_by_packet_id():
+    queue = PressQueue(10)
+    presses = make(3)
+    for press in presses:
+        assert queue.push(press) is None
+    first = queue.next_to_send()
+    assert first is presses[0]
+    queue.mark_sent(first, 7)
+    assert queue.next_to_send() is presses[1]
+    queue.mark_sent(presses[1], 8)
+    assert queue.in_flight() == 2
+    assert queue.acknowledge(8) is presses[1]
+    assert queue.acknowledge(8) is None  # A second PUBACK for the same id.
+    assert queue.items == [presses[0], presses[2]]
+
+
+def test_connection_loss_makes_unacknowledged_presses_go_out_again_in_order():
+    queue = PressQueue(10)
+    presses = make(3)
+    for press in presses:
+        queue.push(press)
+    for pid, press in enumerate(presses, 1):
+        queue.mark_sent(press, pid)
+    queue.acknowledge(2)
+    queue.connection_lost()
+    assert queue.in_flight() == 0
+    assert queue.next_to_send() is presses[0]
+    assert [press.seq for press in queue.items] == [0, 2]
+    assert presses[0].sends == 1  # Already sent once: the next send is a re-send.
+
+
+def test_full_queue_drops_the_oldest_and_reports_the_count_once():
+    queue = PressQueue(3)
+    presses = make(5)
+    dropped = [queue.push(press) for press in presses]
+    assert dropped[:3] == [None, None, None]
+    assert dropped[3] is presses[0]
+    assert dropped[4] is presses[1]
+    assert queue.items == presses[2:]
+    assert queue.total_dropped == 2
+    head = queue.next_to_send()
+    queue.mark_sent(head, 1)
+    assert head.dropped == 2
+    nxt = queue.next_to_send()
+    queue.mark_sent(nxt, 2)
+    assert nxt.dropped == 0
+
+
+def test_dropping_a_press_that_carried_a_count_passes_the_count_on():
+    queue = PressQueue(2)
+    first, second, third, fourth = make(4)
+    queue.push(first)
+    queue.push(second)
+    queue.push(third)  # Drops first.
+    queue.mark_sent(second, 1)  # second now reports 1 dropped press.
+    queue.connection_lost()
+    queue.push(fourth)  # Drops second, and with it its report.
+    assert queue.unreported_drops == 2
+    head = queue.next_to_send()
+    queue.mark_sent(head, 5)
+    assert head is third
+    assert third.dropped == 2
+
+
+def test_qos0_presses_are_removed_when_sent():
+    queue = PressQueue(4)
+    press = Press(2, LONG_PRESS, 9, 0)
+    queue.push(press)
+    queue.mark_sent(press, None)
+    queue.remove(press)
+    assert len(queue) == 0
+
+
+def test_queue_size_must_be_positive():
+    raises(ValueError, PressQueue, 0)
