@@ -18,15 +18,21 @@ from custom_components.blynk_bell.const import (
     CONF_BLYNK_SERVER,
     CONF_BROKER,
     CONF_BUTTONS,
+    CONF_HEATER_MODE,
+    CONF_HEATER_SWITCH,
+    CONF_HYSTERESIS,
     CONF_PASSWORD,
     CONF_PORT,
     CONF_RESET_AFTER,
+    CONF_TEMPERATURE_SENSOR,
     CONF_TLS,
     CONF_TOKEN,
     CONF_TOPIC,
     CONF_USERNAME,
     DEFAULT_BLYNK_SERVER,
     DOMAIN,
+    HEATER_MODE_ENTITIES,
+    HEATER_MODE_SIMULATED,
 )
 
 from .conftest import TOPIC
@@ -425,3 +431,62 @@ async def test_options_reject_button_counts_out_of_range(
         await hass.config_entries.options.async_configure(
             result["flow_id"], {CONF_BUTTONS: buttons, CONF_RESET_AFTER: 300}
         )
+
+
+async def test_options_switch_the_heater_to_real_entities_and_back(
+    hass: HomeAssistant,
+    bell_data: dict[str, Any],
+    cloud: BlynkCloud,
+    make_entry: Callable[..., MockConfigEntry],
+) -> None:
+    hass.states.async_set("sensor.dining_room", "19.5", {"unit_of_measurement": "°C"})
+    hass.states.async_set("switch.heater_plug", "off")
+    entry = make_entry({**bell_data, CONF_TOKEN: TOKEN, CONF_BLYNK_SERVER: cloud.url})
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    suggested = {
+        key.schema: (key.description or {}).get("suggested_value")
+        for key in result["data_schema"].schema
+    }
+    assert suggested[CONF_HEATER_MODE] == HEATER_MODE_SIMULATED
+
+    bell_options = {CONF_BUTTONS: 4, CONF_RESET_AFTER: 300, CONF_HYSTERESIS: 0.5}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            **bell_options,
+            CONF_HEATER_MODE: HEATER_MODE_ENTITIES,
+            CONF_HEATER_SWITCH: "switch.heater_plug",
+        },
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "entities_required"}
+
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            **bell_options,
+            CONF_HEATER_MODE: HEATER_MODE_ENTITIES,
+            CONF_TEMPERATURE_SENSOR: "sensor.dining_room",
+            CONF_HEATER_SWITCH: "switch.heater_plug",
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.options[CONF_HEATER_SWITCH] == "switch.heater_plug"
+    heater = entry.runtime_data.heater
+    assert heater is not None
+    assert heater.controller.model.status_follows_heating  # Reloaded into real mode.
+
+    # Back to the simulation: the entities are forgotten.
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**bell_options, CONF_HEATER_MODE: HEATER_MODE_SIMULATED}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert CONF_HEATER_SWITCH not in entry.options
+    assert CONF_TEMPERATURE_SENSOR not in entry.options
+    await hass.config_entries.async_unload(entry.entry_id)
