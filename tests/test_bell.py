@@ -30,6 +30,7 @@ from .mosquitto import Mosquitto
 CALLING = "binary_sensor.service_bell_table_{}_calling"
 EVENT = "event.service_bell_table_{}"
 ACK = "button.service_bell_acknowledge_table_{}"
+BELL_CONNECTED = "binary_sensor.service_bell_bell_connected"
 
 
 class PressRecorder:
@@ -482,8 +483,9 @@ async def test_device_and_unique_ids_are_stable(
     }
     assert {
         f"{bell_entry.entry_id}_table_1_{kind}" for kind in ("event", "calling", "acknowledge")
-    } <= (unique_ids)
-    assert len(unique_ids) == 12
+    } <= unique_ids
+    assert f"{bell_entry.entry_id}_bell_connected" in unique_ids
+    assert len(unique_ids) == 13
 
 
 async def test_fewer_tables_remove_their_entities(
@@ -495,4 +497,55 @@ async def test_fewer_tables_remove_their_entities(
     registry = er.async_get(hass)
     assert registry.async_get(EVENT.format(3)) is None
     assert registry.async_get(CALLING.format(2)) is not None
-    assert len(er.async_entries_for_config_entry(registry, bell_entry.entry_id)) == 6
+    assert registry.async_get(BELL_CONNECTED) is not None
+    assert len(er.async_entries_for_config_entry(registry, bell_entry.entry_id)) == 7
+
+
+# The bell's own status -----------------------------------------------------------------
+
+
+async def test_bell_without_status_is_assumed_connected(
+    hass: HomeAssistant, bell_entry: MockConfigEntry
+) -> None:
+    state = hass.states.get(BELL_CONNECTED)
+    assert state is not None
+    assert state.state == STATE_ON  # The tutorial firmware never says; no false alarm.
+    assert state.attributes["device_class"] == "connectivity"
+    entity = er.async_get(hass).async_get(BELL_CONNECTED)
+    assert entity is not None
+    assert entity.entity_category is er.EntityCategory.DIAGNOSTIC
+
+
+async def test_bell_connected_follows_the_status_topic(
+    hass: HomeAssistant,
+    bell_entry: MockConfigEntry,
+    mosquitto: Mosquitto,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    status = f"{TOPIC}/status"
+    await mosquitto.publish(status, "offline", retain=True)
+    await wait_for(hass, lambda: state_of(hass, BELL_CONNECTED) == STATE_OFF)
+
+    await mosquitto.publish(status, "rebooting")  # Not a status: nothing changes.
+    await mosquitto.publish(status, "online\n", retain=True)
+    await wait_for(hass, lambda: state_of(hass, BELL_CONNECTED) == STATE_ON)
+    assert "status is neither" in caplog.text
+    assert state_of(hass, CALLING.format(1)) == STATE_OFF  # A status is not a press.
+
+
+async def test_bell_status_is_known_right_after_a_restart(
+    hass: HomeAssistant, bell_entry: MockConfigEntry, mosquitto: Mosquitto
+) -> None:
+    await mosquitto.publish(f"{TOPIC}/status", "offline", retain=True)
+    await wait_for(hass, lambda: state_of(hass, BELL_CONNECTED) == STATE_OFF)
+    await hass.config_entries.async_reload(bell_entry.entry_id)
+    await hass.async_block_till_done()
+    # The retained status arrives again after reconnecting.
+    await wait_for(hass, lambda: state_of(hass, BELL_CONNECTED) == STATE_OFF)
+
+
+async def test_bell_connected_is_unavailable_while_the_broker_is_down(
+    hass: HomeAssistant, bell_entry: MockConfigEntry, mosquitto: Mosquitto
+) -> None:
+    await mosquitto.stop()
+    await wait_for(hass, lambda: state_of(hass, BELL_CONNECTED) == STATE_UNAVAILABLE)

@@ -1,11 +1,11 @@
-"""Binary sensors: "Table N calling" for each table."""
+"""Binary sensors: "Table N calling" for each table, and whether the bell is online."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from homeassistant.components.binary_sensor import BinarySensorEntity
-from homeassistant.const import STATE_ON
+from homeassistant.components.binary_sensor import BinarySensorDeviceClass, BinarySensorEntity
+from homeassistant.const import STATE_ON, EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.restore_state import RestoreEntity
@@ -13,7 +13,7 @@ from homeassistant.util import dt as dt_util
 
 from . import BlynkBellConfigEntry
 from .const import ATTR_CALLED_AT
-from .entity import TableEntity
+from .entity import BellEntity, TableEntity
 from .service_bell import ServiceBell
 
 PARALLEL_UPDATES = 0
@@ -24,9 +24,36 @@ async def async_setup_entry(
     entry: BlynkBellConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add a calling sensor per table."""
+    """Add a calling sensor per table and the bell's connectivity sensor."""
     bell = entry.runtime_data.bell
-    async_add_entities(TableCalling(bell, table) for table in range(1, bell.tables + 1))
+    async_add_entities(
+        [
+            BellConnected(bell),
+            *(TableCalling(bell, table) for table in range(1, bell.tables + 1)),
+        ]
+    )
+
+
+class BellConnected(BellEntity, BinarySensorEntity):
+    """Whether the Pico W is on the broker, from its `online`/`offline` status topic.
+
+    The broker publishes the bell's Last Will (`offline`) when it vanishes without a
+    goodbye. A bell that never sent a status (the tutorial firmware) is assumed present:
+    saying "disconnected" about a bell that simply cannot tell would be a false alarm.
+    """
+
+    _attr_device_class = BinarySensorDeviceClass.CONNECTIVITY
+    _attr_entity_category = EntityCategory.DIAGNOSTIC
+    _attr_translation_key = "bell_connected"
+
+    def __init__(self, bell: ServiceBell) -> None:
+        """Attach to the bell device."""
+        super().__init__(bell, f"{bell.entry.entry_id}_bell_connected")
+
+    @property
+    def is_on(self) -> bool:
+        """Tell whether the bell is online (or has never said otherwise)."""
+        return self.bell.bell_online is not False
 
 
 class TableCalling(TableEntity, BinarySensorEntity, RestoreEntity):

@@ -78,21 +78,24 @@ async def test_legacy_text_rings_the_table(
     assert "seq" not in event.attributes  # The tutorial's text carries none.
 
 
-async def test_status_online_then_offline_by_will_and_by_goodbye(
+async def test_bell_connected_follows_will_and_goodbye(
     hass: HomeAssistant, bell_entry: MockConfigEntry, make_bell: Callable[..., HostBell]
 ) -> None:
-    bell_state = bell_entry.runtime_data.bell
+    def bell_connected() -> str:
+        return state_of(hass, "binary_sensor.service_bell_bell_connected")
+
     bell = make_bell()
     await bell.start()
-    await wait_for(hass, lambda: bell_state.bell_online is True)
+    await bell.wait_connected()
+    await wait_for(hass, lambda: bell_connected() == "on")
 
     await bell.crash()  # Power cut: no DISCONNECT, so the broker publishes the will.
-    await wait_for(hass, lambda: bell_state.bell_online is False)
+    await wait_for(hass, lambda: bell_connected() == "off")
 
     await bell.start()
-    await wait_for(hass, lambda: bell_state.bell_online is True)
+    await wait_for(hass, lambda: bell_connected() == "on")
     await bell.stop()  # Clean stop: a retained "offline", then DISCONNECT.
-    await wait_for(hass, lambda: bell_state.bell_online is False)
+    await wait_for(hass, lambda: bell_connected() == "off")
 
 
 async def test_presses_while_wifi_is_down_arrive_in_order_afterwards(
