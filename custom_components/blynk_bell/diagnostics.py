@@ -1,0 +1,64 @@
+"""Diagnostics: what a maintainer needs to debug a bell or heater, without the secrets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.core import HomeAssistant
+
+from . import BlynkBellConfigEntry
+from .const import CONF_PASSWORD, CONF_TOKEN, CONF_USERNAME
+from .protocol.mqtt import MqttLink
+
+TO_REDACT = {CONF_TOKEN, CONF_PASSWORD, CONF_USERNAME}
+
+
+def _link_diagnostics(link: MqttLink) -> dict[str, Any]:
+    # The URL holds host, port and scheme only; credentials live in the session options.
+    return {
+        "connected": link.connected,
+        "configured_endpoint": link.endpoint.url,
+        "current_endpoint": link.current_endpoint.url,
+        "last_error": link.last_error,
+        "auth_failed": link.auth_failed,
+    }
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: BlynkBellConfigEntry
+) -> dict[str, Any]:
+    """Return the entry's settings and the live state of its links."""
+    bell = entry.runtime_data.bell
+    diagnostics: dict[str, Any] = {
+        "entry": {
+            "data": async_redact_data(dict(entry.data), TO_REDACT),
+            "options": dict(entry.options),
+        },
+        "bell": {
+            "link": _link_diagnostics(bell.link),
+            "tables": bell.tables,
+            "reset_after_seconds": bell.reset_after.total_seconds(),
+            "bell_online": bell.bell_online,
+            "calling": {
+                table: called_at.isoformat()
+                for table in range(1, bell.tables + 1)
+                if (called_at := bell.called_at(table)) is not None
+            },
+        },
+        "heater": None,
+    }
+    if (heater := entry.runtime_data.heater) is not None:
+        controller = heater.controller
+        diagnostics["heater"] = {
+            "link": _link_diagnostics(heater.device.link),
+            "token_conflict": heater.device.token_conflict,
+            "messages_sent": heater.device.messages_sent,
+            "model": type(controller.model).__name__,
+            "power": controller.power,
+            "target": controller.target,
+            "current": controller.state.current,
+            "status": controller.state.status.name.lower(),
+            "pending": sorted(controller.pending),
+        }
+    return diagnostics
