@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable, Coroutine, Mapping
 import contextlib
 import logging
+from pathlib import Path
 import ssl
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Literal, Self
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, Self
 from .device import Device
 from .packets import ConnackCode, Connect
 from .session import Session
+from .state import SavedDevice, StateFile, device_key
 from .transport import StreamTransport, Transport, accept_websocket
 
 if TYPE_CHECKING:
@@ -55,12 +57,15 @@ class BlynkCloud:
         rate_limit: int = 50,
         connect_timeout: float = 10.0,
         linger: float = 1.0,
+        state_path: Path | None = None,
     ) -> None:
         """Configure the cloud; nothing listens before `start`.
 
         `ssl_context` (a server context) turns on TLS for both the MQTT and the
         WebSocket listener; the HTTP API stays plain. `linger` bounds how long the
         server waits for a refused or misbehaving client to close after our last words.
+        `state_path` names a JSON file that keeps datastream values and widget
+        properties across restarts: read by `start`, written on changes and by `stop`.
         """
         if duplicate not in ("kick_old", "refuse_new"):
             raise ValueError(f"unknown duplicate policy {duplicate!r}")
@@ -82,6 +87,9 @@ class BlynkCloud:
         self._sessions: set[Session] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._running = False
+        self._state = StateFile(state_path, self._collect_state) if state_path is not None else None
+        # Saved devices no registered token has claimed yet: kept in the file.
+        self._saved: dict[str, SavedDevice] = {}
 
     def __repr__(self) -> str:
         """Describe the cloud (device tokens stay out)."""
@@ -94,6 +102,10 @@ class BlynkCloud:
         if token in self.devices:
             raise ValueError("a device with this token already exists")
         device = self.devices[token] = Device(token, values)
+        if self._state is not None:
+            device.on_change = self._state.changed
+            self._restore(token, device)
+            self._state.changed()
         return device
 
     def device(self, token: str) -> Device:
@@ -104,6 +116,9 @@ class BlynkCloud:
         """Forget a device, as if deleted in the console; its connection is dropped."""
         device = self.devices.pop(token)
         device.disconnect("device deleted")
+        device.on_change = None
+        if self._state is not None:
+            self._state.changed()  # its entry leaves the file too
 
     def admit(self, session: Session, connect: Connect) -> tuple[int, Device | None]:
         """Decide the CONNACK code for a CONNECT and attach the device when accepted."""
@@ -129,14 +144,41 @@ class BlynkCloud:
         device.attach(session)
         return ConnackCode.ACCEPTED, device
 
+    # State file ------------------------------------------------------------------------
+
+    @property
+    def state_path(self) -> Path | None:
+        """Return the state file's path, or None when state is not kept."""
+        return self._state.path if self._state is not None else None
+
+    def _restore(self, token: str, device: Device) -> None:
+        """Give a device what the state file saved for its token (saved beats `values`)."""
+        saved = self._saved.pop(device_key(token), None)
+        if saved is not None:
+            device.restore(saved.values, saved.props)
+            _LOGGER.info(
+                "%s: restored %d values from the state file", device.label, len(saved.values)
+            )
+
+    def _collect_state(self) -> dict[str, SavedDevice]:
+        state = dict(self._saved)
+        for token, device in self.devices.items():
+            props = {name: dict(items) for name, items in device.props.items()}
+            state[device_key(token)] = SavedDevice(device.label, dict(device.values), props)
+        return state
+
     # Listeners -------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Open the listeners (port 0 picks a free port)."""
+        """Load the state file, then open the listeners (port 0 picks a free port)."""
         if self._running:
             raise RuntimeError("already started")
         self._running = True
         try:
+            if self._state is not None:
+                self._saved = await self._state.load()
+                for token, device in self.devices.items():
+                    self._restore(token, device)
             await self._listen("mqtt", self._on_mqtt)
             if self._wanted["ws"] is not None:
                 await self._listen("ws", self._on_websocket)
@@ -183,6 +225,8 @@ class BlynkCloud:
             await self._http.cleanup()
             self._http = None
         self._ports.clear()
+        if self._state is not None:
+            await self._state.close()
 
     async def __aenter__(self) -> Self:
         """Start on entering `async with`."""
@@ -272,6 +316,11 @@ class BlynkCloud:
     def http_url(self) -> str:
         """Return the HTTP API base URL."""
         return f"http://{_url_host(self.host)}:{self._port('http')}"
+
+    @property
+    def app_url(self) -> str:
+        """Return the demo page's URL; it shows the first device (add ?token= for another)."""
+        return self.http_url + "/"
 
     def urls(self) -> list[str]:
         """Return every listening URL."""

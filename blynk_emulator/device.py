@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 import json
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple
 
 if TYPE_CHECKING:
     from .session import Session
@@ -31,6 +31,9 @@ TEMPLATE_DATASTREAMS: Final = (
 TEMPLATE_DEFAULTS: Final[Mapping[str, str]] = {"Power": "0", "Set Temperature": "23"}
 # Datastreams with "sync with latest server value" on: what `get/ds/all` answers.
 SYNC_WITH_LATEST: Final = frozenset({"Power", "Set Temperature"})
+TERMINAL: Final = "Terminal"
+# Lines the Terminal widget keeps for the demo page (the app scrolls back further).
+TERMINAL_LINES: Final = 50
 
 
 class Published(NamedTuple):
@@ -39,6 +42,13 @@ class Published(NamedTuple):
     time: float
     topic: str
     payload: str
+
+
+class TerminalLine(NamedTuple):
+    """One line of the Terminal widget: typed in the app, or printed by the device."""
+
+    source: Literal["app", "device"]
+    text: str
 
 
 def value_text(value: object) -> str:
@@ -84,6 +94,9 @@ class Device:
         self.connections = 0
         self.kicks = 0
         self.refusals = 0
+        self.terminal: deque[TerminalLine] = deque(maxlen=TERMINAL_LINES)
+        # Called after every change of state, e.g. by the cloud to save its state file.
+        self.on_change: Callable[[], None] | None = None
         self._recent: deque[float] = deque()
         self._session: Session | None = None
         self._change = asyncio.Event()
@@ -145,7 +158,7 @@ class Device:
     async def write(self, name: str, value: object) -> bool:
         """Set a datastream from the app; return whether a subscribed device was sent it."""
         text = value_text(value)
-        self.values[name] = text
+        self._store(name, text, "app")
         self.app_writes += 1
         _LOGGER.info("%s: app writes %s = %r", self.label, name, text)
         self.notify()
@@ -201,6 +214,15 @@ class Device:
         """Wake every `wait_for`; call after any change of state."""
         self._change.set()
         self._change = asyncio.Event()
+        if self.on_change is not None:
+            self.on_change()
+
+    def restore(self, values: Mapping[str, str], props: Mapping[str, Mapping[str, str]]) -> None:
+        """Take back datastream values and widget properties saved by an earlier run."""
+        self.values.update(values)
+        for name, items in props.items():
+            self.props.setdefault(name, {}).update(items)
+        self.notify()
 
     def count_message(self, limit: int, now: float) -> bool:
         """Count one device message; return False when it breaks the per-second limit."""
@@ -232,7 +254,7 @@ class Device:
             if sep and prop:
                 self.props.setdefault(name, {})[prop] = text
             else:
-                self.values[name] = text
+                self._store(name, text, "device")
         else:
             _LOGGER.info("%s: ignored a publish on %s", self.label, topic)
             self.ignored.append((topic, text))
@@ -262,4 +284,13 @@ class Device:
             _LOGGER.warning("%s: batch_ds is not a JSON object: %r", self.label, text[:100])
             return
         for name, value in batch.items():
-            self.values[str(name)] = value_text(value)
+            self._store(str(name), value_text(value), "device")
+
+    def _store(self, name: str, text: str, source: Literal["app", "device"]) -> None:
+        """Set a datastream; Terminal text also goes to the widget's scrollback."""
+        self.values[name] = text
+        if name == TERMINAL:
+            lines = text.replace("\r\n", "\n").split("\n")
+            if len(lines) > 1 and not lines[-1]:
+                lines.pop()  # "text\n" is one line
+            self.terminal.extend(TerminalLine(source, line) for line in lines)
