@@ -1,4 +1,4 @@
-"""Fixtures: a real Mosquitto per test and the integration configured against it."""
+"""Fixtures: a real Mosquitto per test, the Blynk cloud emulator, and the integration."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import ATTR_TEMPERATURE, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from blynk_emulator import BlynkCloud, Device
 from custom_components.blynk_bell.const import (
     CONF_BLYNK_SERVER,
     CONF_BROKER,
@@ -24,10 +26,12 @@ from custom_components.blynk_bell.const import (
     DOMAIN,
 )
 
-from .helpers import wait_for
+from .helpers import state_of, wait_for
 from .mosquitto import Mosquitto
 
 TOPIC = "SunFounder MQTT Test"
+TOKEN = "heater-token-7f3a"
+CLIMATE = "climate.blynk_heater"
 
 
 @pytest.fixture(autouse=True)
@@ -90,3 +94,52 @@ async def bell_entry(
     # Unload before the broker stops, as a user would.
     if entry.state is ConfigEntryState.LOADED:
         await hass.config_entries.async_unload(entry.entry_id)
+
+
+# The Blynk heater ---------------------------------------------------------------------
+
+
+@pytest.fixture
+async def cloud(socket_enabled: None) -> AsyncIterator[BlynkCloud]:
+    cloud = BlynkCloud()
+    await cloud.start()
+    cloud.add_device(TOKEN, {"Power": "1", "Set Temperature": "25"})
+    yield cloud
+    await cloud.stop()
+
+
+@pytest.fixture
+def device(cloud: BlynkCloud) -> Device:
+    return cloud.device(TOKEN)
+
+
+@pytest.fixture
+def heater_data(bell_data: dict[str, Any], cloud: BlynkCloud) -> dict[str, Any]:
+    return {**bell_data, CONF_TOKEN: TOKEN, CONF_BLYNK_SERVER: cloud.url}
+
+
+async def set_up(
+    hass: HomeAssistant, entry: MockConfigEntry, *, wait_available: bool = True
+) -> MockConfigEntry:
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    if wait_available:
+        await wait_for(hass, lambda: state_of(hass, CLIMATE) != STATE_UNAVAILABLE)
+    return entry
+
+
+@pytest.fixture
+async def heater_entry(
+    hass: HomeAssistant, heater_data: dict[str, Any], make_entry: Callable[..., MockConfigEntry]
+) -> AsyncIterator[MockConfigEntry]:
+    """The bell and the heater, connected to the emulator and showing its set point of 25."""
+    entry = await set_up(hass, make_entry(heater_data))
+    await wait_for(hass, lambda: attribute(hass, ATTR_TEMPERATURE) == 25)
+    yield entry
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+def attribute(hass: HomeAssistant, name: str) -> Any:
+    """Return an attribute of the heater's climate entity, None while it has none."""
+    state = hass.states.get(CLIMATE)
+    return None if state is None else state.attributes.get(name)

@@ -32,55 +32,9 @@ from custom_components.blynk_bell.protocol import blynk as blynk_protocol
 from custom_components.blynk_bell.protocol.blynk import BlynkDevice, BlynkListener, DeviceInfo
 from custom_components.blynk_bell.protocol.mqtt import Endpoint
 
+from .conftest import CLIMATE, TOKEN, attribute, set_up
 from .helpers import state_of, wait_for
 from .tcp_proxy import TcpProxy
-
-TOKEN = "heater-token-7f3a"
-CLIMATE = "climate.blynk_heater"
-
-
-@pytest.fixture
-async def cloud(socket_enabled: None) -> AsyncIterator[BlynkCloud]:
-    cloud = BlynkCloud()
-    await cloud.start()
-    cloud.add_device(TOKEN, {"Power": "1", "Set Temperature": "25"})
-    yield cloud
-    await cloud.stop()
-
-
-@pytest.fixture
-def device(cloud: BlynkCloud) -> Device:
-    return cloud.device(TOKEN)
-
-
-@pytest.fixture
-def heater_data(bell_data: dict[str, Any], cloud: BlynkCloud) -> dict[str, Any]:
-    return {**bell_data, CONF_TOKEN: TOKEN, CONF_BLYNK_SERVER: cloud.url}
-
-
-async def set_up(
-    hass: HomeAssistant, entry: MockConfigEntry, *, wait_available: bool = True
-) -> MockConfigEntry:
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    if wait_available:
-        await wait_for(hass, lambda: state_of(hass, CLIMATE) != STATE_UNAVAILABLE)
-    return entry
-
-
-@pytest.fixture
-async def heater_entry(
-    hass: HomeAssistant, heater_data: dict[str, Any], make_entry: Callable[..., MockConfigEntry]
-) -> AsyncIterator[MockConfigEntry]:
-    entry = await set_up(hass, make_entry(heater_data))
-    await wait_for(hass, lambda: attribute(hass, ATTR_TEMPERATURE) == 25)
-    yield entry
-    await hass.config_entries.async_unload(entry.entry_id)
-
-
-def attribute(hass: HomeAssistant, name: str) -> Any:
-    state = hass.states.get(CLIMATE)
-    return None if state is None else state.attributes.get(name)
 
 
 def terminal_lines(device: Device) -> list[str]:

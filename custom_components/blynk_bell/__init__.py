@@ -9,6 +9,7 @@ from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 
+from .assist import async_expose_new_calling_sensors
 from .blynk_heater import BlynkHeater
 from .const import CONF_TOKEN, DOMAIN, ISSUE_TOKEN_CONFLICT
 from .entity import table_of_unique_id
@@ -41,6 +42,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: BlynkBellConfigEntry) ->
     heater = BlynkHeater(hass, entry) if entry.data.get(CONF_TOKEN) else None
     entry.runtime_data = BlynkBellData(bell=bell, heater=heater)
     _remove_entities_of_removed_tables(hass, entry, bell.tables)
+    # Before the platforms: a new table's calling sensor is exposed to Assist as it is made.
+    entry.async_on_unload(async_expose_new_calling_sensors(hass, entry))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     if heater is not None:
         # Blynk is not waited for: the bell works while Blynk is out of reach. Connecting
