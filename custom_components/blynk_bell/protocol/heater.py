@@ -16,7 +16,7 @@ import math
 import random
 from typing import Final, Protocol
 
-from .throttle import Throttle
+from .throttle import RollingBudget, Throttle
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -31,11 +31,39 @@ MAX_SET_POINT: Final = 30.0
 DEFAULT_SET_POINT: Final = 23.0
 IDLE_BAND: Final = 1.0
 
-# When Current Temperature is worth a message (see TemperatureReporter).
-REPORT_MIN_CHANGE: Final = 0.1
-REPORT_INTERVAL: Final = 120.0
-REPORT_BIG_CHANGE: Final = 1.0
-REPORT_BIG_INTERVAL: Final = 10.0
+
+@dataclass(frozen=True, slots=True)
+class ReportPolicy:
+    """When a new temperature reading is worth telling someone.
+
+    A move of at least `min_change` goes out once `interval` seconds have passed since
+    the last report; a move of `big_change` or more once `big_interval` seconds have.
+    """
+
+    interval: float
+    min_change: float
+    big_change: float
+    big_interval: float
+
+
+# Blynk counts every message against the month's quota: at most one report every two
+# minutes, unless the temperature moved by 1 °C or more (beyond the simulation's noise:
+# ±0.15 °C a second, which wanders about ±0.5 °C), which goes out at once but never
+# more than once per 10 seconds.
+BLYNK_REPORTS: Final = ReportPolicy(
+    interval=120.0, min_change=0.1, big_change=1.0, big_interval=10.0
+)
+# What the device reports by itself (Current Temperature, Status and its colour) may
+# spend at most this many messages in any hour. Steady state needs about 30 (one reading
+# every two minutes); the rest leaves room for a status change or a real jump, and the
+# cap keeps the simulation's noise or a flapping link from ever costing more.
+TELEMETRY_PER_HOUR: Final = 36
+
+# Home Assistant records every state change: the simulated noise alone would write a
+# row a second for months. Twice a minute shows a thermometer; big moves show at once.
+HOME_ASSISTANT_REPORTS: Final = ReportPolicy(
+    interval=30.0, min_change=0.1, big_change=1.0, big_interval=1.0
+)
 
 HELP_TEXT: Final = (
     "Available commands:\n"
@@ -165,28 +193,25 @@ def thermostat_wants_heat(current: float, target: float, hysteresis: float, heat
 
 
 class TemperatureReporter:
-    """Decides when `Current Temperature` is worth one of the month's messages.
+    """Decides, by a `ReportPolicy`, when a temperature reading is worth reporting."""
 
-    At most once every two minutes, and only after a move of 0.1 °C since the value
-    last sent; a move of 1 °C or more (far beyond the simulation's ±0.3 °C spread)
-    goes out at once, but never more than once per 10 seconds.
-    """
-
-    def __init__(self, clock: Callable[[], float]) -> None:
-        """Nothing sent yet: the first reading goes out at once."""
+    def __init__(self, policy: ReportPolicy, clock: Callable[[], float]) -> None:
+        """Nothing reported yet: the first reading goes out at once."""
+        self._policy = policy
         self._clock = clock
         self._last_value: float | None = None
         self._last_time = -math.inf
 
     def due(self, value: float) -> bool:
-        """Tell whether `value` should be published now."""
+        """Tell whether `value` should be reported now."""
         if self._last_value is None:
             return True
+        policy = self._policy
         moved = abs(round(value, 1) - self._last_value)
         elapsed = self._clock() - self._last_time
-        if moved >= REPORT_BIG_CHANGE - 1e-9:
-            return elapsed >= REPORT_BIG_INTERVAL
-        return moved >= REPORT_MIN_CHANGE - 1e-9 and elapsed >= REPORT_INTERVAL
+        if moved >= policy.big_change - 1e-9:
+            return elapsed >= policy.big_interval
+        return moved >= policy.min_change - 1e-9 and elapsed >= policy.interval
 
     def sent(self, value: float) -> None:
         """Record a published value."""
@@ -247,10 +272,13 @@ class HeaterController:
         self._on_change = on_change
         self._blynk: BlynkPort | None = None
         self._pending: dict[str, str] = {}
-        self._reporter = TemperatureReporter(clock)
+        self._reporter = TemperatureReporter(BLYNK_REPORTS, clock)
+        self._telemetry = RollingBudget(TELEMETRY_PER_HOUR, 3600.0, clock)
+        self._shown = TemperatureReporter(HOME_ASSISTANT_REPORTS, clock)
         self._published_status: Status | None = None
         self._published_disabled: bool | None = None
         self._last_tick: float | None = None
+        self._shown_unknown = False
         self._bad_value_warning = Throttle(60.0, clock)
 
     @property
@@ -387,14 +415,28 @@ class HeaterController:
         elapsed = 0.0 if self._last_tick is None else now - self._last_tick
         self._last_tick = now
         self.model.update(self.power, self.target, elapsed)
-        before = (self.state.current, self.state.status)
+        before = self.state.status
         current = self.model.current_temperature()
         self.state.current = None if current is None else round(current, 1)
         self._refresh_status()
         self._publish_widgets()
         self._report_temperature()
-        if (self.state.current, self.state.status) != before:
+        if self.state.status != before or self._temperature_news():
             self._on_change()
+
+    def _temperature_news(self) -> bool:
+        """Tell whether Home Assistant should see the current reading now."""
+        current = self.state.current
+        if current is None:
+            news = not self._shown_unknown
+            self._shown_unknown = True
+            self._shown.forget()  # The next reading is news whatever its value.
+            return news
+        self._shown_unknown = False
+        if not self._shown.due(current):
+            return False
+        self._shown.sent(current)
+        return True
 
     # Publishing --------------------------------------------------------------------
 
@@ -418,8 +460,13 @@ class HeaterController:
         if blynk is None or not blynk.connected or self.state.power is None:
             return
         status = self.state.status
-        if status != self._published_status and blynk.write_datastream(STATUS, str(int(status))):
+        if (
+            status != self._published_status
+            and self._telemetry.available() >= 2
+            and blynk.write_datastream(STATUS, str(int(status)))
+        ):
             blynk.set_property(STATUS, "color", status.color)
+            self._telemetry.spend(2)
             self._published_status = status
         disabled = not self.power
         if disabled != self._published_disabled and blynk.set_property(
@@ -431,9 +478,12 @@ class HeaterController:
         blynk, current = self._blynk, self.state.current
         if blynk is None or not blynk.connected or current is None:
             return
-        if self._reporter.due(current) and blynk.write_datastream(
-            CURRENT_TEMPERATURE, f"{current:.1f}"
+        if (
+            self._reporter.due(current)
+            and self._telemetry.available() >= 1
+            and blynk.write_datastream(CURRENT_TEMPERATURE, f"{current:.1f}")
         ):
+            self._telemetry.spend()
             self._reporter.sent(current)
 
     def _send_user_value(self, name: str, value: str) -> None:
