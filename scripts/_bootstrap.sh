@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Shared set-up for scripts/test and scripts/demo: a Python >= 3.13.2, the project's
-# virtual environment, Mosquitto and the firmware tests' MicroPython (npm). Every step is idempotent and cheap when done.
+# virtual environment, Mosquitto, and for the tests MicroPython (npm) and Chromium. Every step is idempotent and cheap when done.
 
 set -euo pipefail
 
@@ -86,10 +86,12 @@ ensure_python() {
   export PYTHON
 }
 
-# The virtual environment; pip runs only when the requirements file changed.
+# The virtual environment, shared by scripts/test and scripts/demo. pip runs only when a
+# requirements file changed (requirements_test.txt includes requirements_demo.txt).
 ensure_venv() {
-  local requirements="$1" stamp="$VENV/.requirements.sha256" wanted
-  wanted=$(sha256sum "$requirements" | cut -d' ' -f1)
+  local requirements="$1" stamp wanted
+  stamp="$VENV/.$(basename "$requirements").sha256"
+  wanted=$(cat "$REPO_ROOT"/requirements_*.txt | sha256sum | cut -d' ' -f1)
   if [ -x "$VENV/bin/python" ] && python_is_recent "$VENV/bin/python" \
     && [ "$(cat "$stamp" 2>/dev/null)" = "$wanted" ]; then
     return 0
@@ -109,16 +111,33 @@ ensure_venv() {
   echo "$wanted" >"$stamp"
 }
 
+# Debian packages, as root; the package lists are refreshed once per run.
+APT_UPDATED=""
+apt_install() {
+  if [ -z "$APT_UPDATED" ]; then
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    APT_UPDATED=1
+  fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    "$@" >/dev/null
+}
+
 ensure_mosquitto() {
   if command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ]; then
     return 0
   fi
   log "Installing Mosquitto"
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    mosquitto mosquitto-clients >/dev/null
+  apt_install mosquitto mosquitto-clients
   # Debian starts a system broker on port 1883; this project starts its own instances.
   as_root systemctl disable --now mosquitto >/dev/null 2>&1 || true
+}
+
+# Debian's Chromium, which the browser test drives (Playwright's own download cannot work
+# offline, and is not needed).
+ensure_chromium() {
+  [ -x /usr/bin/chromium ] && return 0
+  log "Installing Chromium for the browser test"
+  apt_install chromium
 }
 
 # MicroPython's WebAssembly build from the npm registry, which runs the firmware's logic

@@ -1,0 +1,233 @@
+"""The whole system in a real browser: `scripts/demo`, driven as a newcomer would.
+
+Starts the demo exactly as the README says (a fresh state folder, free ports), reads the
+login it prints, and drives Debian's headless Chromium through Home Assistant and the
+Blynk app stand-in. Screenshots go to tests/artifacts/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+import os
+from pathlib import Path
+import re
+import signal
+import socket
+import subprocess
+
+from playwright.async_api import Browser, Page, async_playwright, expect
+import pytest
+
+from ..mosquitto import free_port
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "tests" / "artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+START_TIMEOUT = 240.0
+UI_TIMEOUT = 20_000  # ms
+# Chromium on a machine without internet: no background connections, no sandbox as root.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations() -> None:
+    """The demo runs its own Home Assistant; none is needed in-process."""
+
+
+@dataclass
+class RunningDemo:
+    process: asyncio.subprocess.Process
+    output: list[str]
+    ha_url: str
+    blynk_url: str
+    username: str
+    password: str
+    state_dir: Path
+
+    def type(self, line: str) -> None:
+        """Type a line into the demo's terminal, as its banner invites."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(line.encode() + b"\n")
+
+    async def wait_for_output(self, pattern: str, timeout: float = 20) -> re.Match[str]:
+        async with asyncio.timeout(timeout):
+            while True:
+                for line in self.output:
+                    if match := re.search(pattern, line):
+                        return match
+                await asyncio.sleep(0.1)
+
+
+def four_free_ports() -> int:
+    """A port base whose next three ports are free too (the demo uses four)."""
+    for _ in range(50):
+        base = free_port()
+        if base > 65530:
+            continue
+        try:
+            for port in range(base, base + 4):
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise RuntimeError("no four consecutive free ports")
+
+
+async def _collect(stream: asyncio.StreamReader, output: list[str]) -> None:
+    """Keep the demo's output as it comes: the test waits on lines while it runs."""
+    async for raw in stream:
+        output.append(raw.decode(errors="replace").rstrip())  # noqa: PERF401
+
+
+@pytest.fixture
+async def demo(socket_enabled: None, tmp_path: Path) -> AsyncIterator[RunningDemo]:
+    state_dir = tmp_path / "demo"
+    process = await asyncio.create_subprocess_exec(
+        "bash",
+        str(REPO / "scripts" / "demo"),
+        "--state-dir",
+        str(state_dir),
+        "--port-base",
+        str(four_free_ports()),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        cwd=REPO,
+        start_new_session=True,
+    )
+    assert process.stdout is not None
+    output: list[str] = []
+    collector = asyncio.create_task(_collect(process.stdout, output))
+    try:
+        async with asyncio.timeout(START_TIMEOUT):
+            while not any("demo is running" in line for line in output):
+                if process.returncode is not None:
+                    pytest.fail("scripts/demo exited:\n" + "\n".join(output[-40:]))
+                await asyncio.sleep(0.2)
+        await asyncio.sleep(0.5)  # The rest of the banner.
+        text = "\n".join(output)
+        ha = re.search(r"Home Assistant\s+(http://\S+?)/service-bell", text)
+        login = re.search(r"user: (\S+)\s+password: (\S+)", text)
+        blynk = re.search(r"Blynk app\s+(http://\S+)", text)
+        assert ha, text
+        assert login, text
+        assert blynk, text
+        yield RunningDemo(process, output, ha[1], blynk[1], login[1], login[2], state_dir=state_dir)
+    finally:
+        if process.returncode is None:
+            os.killpg(process.pid, signal.SIGINT)  # Ctrl-C in the demo's terminal.
+            try:
+                async with asyncio.timeout(60):
+                    await process.wait()
+            except TimeoutError:
+                os.killpg(process.pid, signal.SIGKILL)
+                await process.wait()
+        await collector
+        (ARTIFACTS / "demo-output.txt").parent.mkdir(parents=True, exist_ok=True)
+        (ARTIFACTS / "demo-output.txt").write_text("\n".join(output) + "\n")
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail("Chromium is not installed: scripts/test installs Debian's chromium")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+        yield browser
+        await browser.close()
+
+
+async def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
+
+
+async def log_in(page: Page, demo: RunningDemo) -> None:
+    await page.goto(f"{demo.ha_url}/service-bell/restaurant")
+    await page.get_by_label("Username").fill(demo.username)
+    await page.get_by_label("Password", exact=True).fill(demo.password)
+    await page.get_by_role("button", name="Log in").click()
+    await page.wait_for_url("**/service-bell/restaurant", timeout=UI_TIMEOUT)
+
+
+async def test_the_demo_end_to_end_in_a_browser(demo: RunningDemo, browser: Browser) -> None:
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    await log_in(page, demo)
+    tile = page.locator("hui-tile-card").filter(has_text="Table 3")
+    await expect(tile).to_contain_text("Not calling", timeout=UI_TIMEOUT)
+    await shot(page, "1-dashboard")
+
+    # A guest at table 3 presses the bell: typed into the demo, as its banner says.
+    demo.type("3")
+    await demo.wait_for_output(r"delivered: button 3")
+    await expect(tile).to_contain_text("Calling", timeout=UI_TIMEOUT)
+    await expect(tile).not_to_contain_text("Not calling")
+    await expect(page.locator("hui-logbook-card")).to_contain_text("Table 3")
+    await shot(page, "2-table-3-calling")
+
+    # The waiter acknowledges in the browser.
+    await page.get_by_text("Acknowledge table 3").click()
+    await expect(tile).to_contain_text("Not calling", timeout=UI_TIMEOUT)
+    await shot(page, "3-acknowledged")
+
+    # The set point moved in Home Assistant shows in the Blynk app.
+    blynk = await context.new_page()
+    await blynk.goto(demo.blynk_url)
+    await expect(blynk.locator("main#app")).to_have_attribute("data-ready", "true")
+    set_point = blynk.get_by_test_id("value-Set Temperature")
+    before = await set_point.inner_text()
+    await page.bring_to_front()  # A background tab's frontend defers its work.
+    thermostat = page.locator("hui-thermostat-card")
+    # The card's minus and plus buttons have no accessible name: plus is the second.
+    increase = thermostat.locator("ha-outlined-icon-button").nth(1)
+    # The card drops a pending step when the entity's state changes under it (the
+    # cooling heater reports every few seconds), so press again as a person would.
+    for _attempt in range(5):
+        await increase.click()
+        try:
+            await expect(set_point).not_to_have_text(before, timeout=5000)
+            break
+        except AssertionError:
+            continue
+    assert float(await set_point.inner_text()) == float(before) + 0.5
+    await shot(blynk, "4-blynk-app-set-point")
+
+    # Power switched in the Blynk app shows in Home Assistant.
+    await blynk.bring_to_front()
+    power = blynk.get_by_role("switch", name="Power")
+    was_on = await power.is_checked()
+    await power.click()
+    await expect(blynk.get_by_test_id("value-Power")).to_have_text("0" if was_on else "1")
+    # The card names what the heater does: off, or heating, idle or cooling when on.
+    doing = re.compile(r"\bOff\b" if was_on else r"Heating|Idle|Cooling")
+    await expect(thermostat).to_contain_text(doing, timeout=UI_TIMEOUT)
+    await page.bring_to_front()
+    await shot(page, "5-power-from-the-app")
+    await context.close()
+
+
+async def test_ctrl_c_leaves_nothing_running(demo: RunningDemo) -> None:
+    os.killpg(demo.process.pid, signal.SIGINT)
+    async with asyncio.timeout(60):
+        assert await demo.process.wait() == 0
+    await demo.wait_for_output("nothing is left running")
+    leftovers = subprocess.run(
+        ["pgrep", "-f", str(demo.state_dir)], capture_output=True, text=True, check=False
+    ).stdout
+    assert leftovers == ""
