@@ -294,6 +294,10 @@ class Demo:
             self.config_dir / "blueprints" / "automation" / "blynk_bell",
             REPO / "blueprints" / "automation" / "blynk_bell",
         )
+        _link(
+            self.config_dir / "custom_sentences" / "en" / "blynk_bell.yaml",
+            REPO / "custom_sentences" / "en" / "blynk_bell.yaml",
+        )
         onboarding = self.config_dir / ".storage" / "onboarding"
         if not onboarding.exists():
             # The demo runs offline: skip the onboarding steps that set up weather, radio
@@ -353,7 +357,7 @@ def _link(link: Path, target: Path) -> None:
         link.unlink()
     elif link.exists():
         shutil.rmtree(link)
-    link.symlink_to(target, target_is_directory=True)
+    link.symlink_to(target, target_is_directory=target.is_dir())
 
 
 def _mosquitto() -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+import shutil
 from typing import Any
 
 from homeassistant.components import conversation
@@ -224,34 +225,7 @@ async def test_ask_whether_a_table_is_calling(
 # "is <name> ..." of a binary sensor without a device class. This is the file the README
 # offers for <config>/custom_sentences/en/; it reuses the built-in HassGetState intent, so
 # Assist still answers only about exposed entities. One list line per table.
-TABLE_SENTENCES = """
-language: en
-intents:
-  HassGetState:
-    data:
-      - sentences:
-          - "is table {bell_table:name} calling"
-          - "is table {bell_table:name} waiting"
-          - "does table {bell_table:name} need [a] (waiter|service)"
-        slots:
-          domain: binary_sensor
-          state: "on"
-        response: table_calling
-lists:
-  bell_table:
-    values:
-      - {in: "1", out: "Service bell Table 1 calling"}
-      - {in: "2", out: "Service bell Table 2 calling"}
-      - {in: "3", out: "Service bell Table 3 calling"}
-      - {in: "4", out: "Service bell Table 4 calling"}
-responses:
-  intents:
-    HassGetState:
-      table_calling: >-
-        {% if query.matched %}Yes, it is calling
-        {%- elif query.unmatched %}No, it is not calling
-        {%- else %}I cannot see that table{% endif %}
-"""
+TABLE_SENTENCES = Path(__file__).parents[1] / "custom_sentences" / "en" / "blynk_bell.yaml"
 
 
 @pytest.mark.parametrize(
@@ -268,7 +242,7 @@ async def test_custom_sentences_answer_is_table_calling_with_yes_or_no(
 ) -> None:
     sentences = tmp_path / "custom_sentences" / "en" / "blynk_bell.yaml"
     sentences.parent.mkdir(parents=True)
-    sentences.write_text(TABLE_SENTENCES, encoding="utf-8")
+    shutil.copyfile(TABLE_SENTENCES, sentences)  # As the README tells users to.
     monkeypatch.setattr(hass.config, "config_dir", str(tmp_path))
 
     await mosquitto.publish(TOPIC, "button 3 is pressed")

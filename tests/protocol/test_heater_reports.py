@@ -153,3 +153,45 @@ def test_home_assistant_sees_status_changes_at_once() -> None:
     run.seconds(60)
     # Climbing fast: each 1 °C step shows at once, far more often than twice a minute.
     assert len(run.changes) >= 5
+
+
+@dataclass
+class Thermometer:
+    """A real heater's model, reduced to a reading that may vanish."""
+
+    reading: float | None = 20.0
+    status_follows_heating: bool = True
+
+    def update(self, power: bool, target: float, elapsed: float) -> None:
+        pass
+
+    def current_temperature(self) -> float | None:
+        return self.reading
+
+    def heating(self) -> bool:
+        return False
+
+
+def test_home_assistant_hears_at_once_when_the_thermometer_goes_and_comes_back() -> None:
+    clock = Clock()
+    changes: list[float] = []
+    thermometer = Thermometer()
+    controller = HeaterController(thermometer, clock, lambda: changes.append(clock.now))
+    controller.attach(CountingBlynk(clock))
+    controller.datastream_changed(POWER, "1")
+    controller.tick()
+    changes.clear()
+
+    thermometer.reading = None  # Unavailable.
+    clock.now += 1
+    controller.tick()
+    clock.now += 1
+    controller.tick()
+    assert changes == [clock.now - 1]  # Once, not every second.
+    assert controller.state.current is None
+
+    thermometer.reading = 20.0  # Back, with the value it had.
+    clock.now += 1
+    controller.tick()
+    assert changes[-1] == clock.now
+    assert controller.state.current == 20.0
