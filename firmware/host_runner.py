@@ -96,6 +96,7 @@ async def run(args):
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+
     def on_event(event, press):
         if event == "delivered":
             say(f">>> delivered: {describe_press(press)}")
