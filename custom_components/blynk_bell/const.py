@@ -38,7 +38,6 @@ ATTR_PRESSED_AT: Final = "pressed_at"
 ATTR_CALLED_AT: Final = "called_at"
 ATTR_SEQ: Final = "seq"
 ATTR_AGE_MS: Final = "age_ms"
-ATTR_TABLE: Final = "table"
 
 # Heater options: the seed's simulation, or a real Home Assistant sensor and switch.
 CONF_HEATER_MODE: Final = "heater_mode"

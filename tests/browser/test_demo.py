@@ -181,10 +181,21 @@ async def test_the_demo_end_to_end_in_a_browser(demo: RunningDemo, browser: Brow
     await expect(page.locator("hui-logbook-card")).to_contain_text("Table 3")
     await shot(page, "2-table-3-calling")
 
+    # The demo's "Notify the waiter" automation (the blueprint) told the waiter.
+    await page.get_by_text("Notifications", exact=True).click()
+    drawer = page.locator("notification-drawer")
+    await expect(drawer).to_contain_text("Table 3 is calling", timeout=UI_TIMEOUT)
+    await page.wait_for_timeout(500)  # Let the drawer finish sliding in.
+    await shot(page, "2b-waiter-notified")
+    await drawer.get_by_role("button", name="Close").click()
+
     # The waiter acknowledges in the browser.
     await page.get_by_text("Acknowledge table 3").click()
     await expect(tile).to_contain_text("Not calling", timeout=UI_TIMEOUT)
     await shot(page, "3-acknowledged")
+    await page.get_by_text("Notifications", exact=True).click()
+    await expect(drawer).not_to_contain_text("Table 3 is calling", timeout=UI_TIMEOUT)
+    await drawer.get_by_role("button", name="Close").click()
 
     # The set point moved in Home Assistant shows in the Blynk app.
     blynk = await context.new_page()
