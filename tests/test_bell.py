@@ -68,11 +68,9 @@ async def press_and_settle(
 ) -> None:
     """Publish, then publish a marker press and wait for it: earlier messages were handled."""
     await mosquitto.publish(TOPIC, payload, **kwargs)
-    marker = f"marker-{id(payload)}-{dt_util.utcnow().timestamp()}"
     before = hass.states.get(EVENT.format(1))
     await mosquitto.publish(TOPIC, json.dumps({"button": 1, "event": "double_press"}))
     await wait_for(hass, lambda: hass.states.get(EVENT.format(1)) != before)
-    del marker
 
 
 # Payload forms ------------------------------------------------------------------------

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 import json
 from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
-import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
@@ -16,51 +15,29 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from blynk_emulator import BlynkCloud
-from custom_components.blynk_bell.const import (
-    CONF_BLYNK_SERVER,
-    CONF_PASSWORD,
-    CONF_TOKEN,
-    CONF_USERNAME,
-)
+from custom_components.blynk_bell.const import CONF_PASSWORD, CONF_TOKEN, CONF_USERNAME
 
-from .conftest import TOPIC
+from .conftest import TOKEN, TOPIC
 from .helpers import wait_for
 from .mosquitto import Mosquitto
 
-TOKEN = "diag-token-5ec2e7"
 PASSWORD = "broker-s3cret"
-
-
-@pytest.fixture
-async def cloud(socket_enabled: None) -> AsyncIterator[BlynkCloud]:
-    cloud = BlynkCloud()
-    await cloud.start()
-    cloud.add_device(TOKEN, {"Power": "1", "Set Temperature": "21.5"})
-    yield cloud
-    await cloud.stop()
 
 
 async def test_diagnostics_show_state_but_no_secrets(
     hass: HomeAssistant,
     hass_client: ClientSessionGenerator,
-    bell_data: dict[str, Any],
+    heater_data: dict[str, Any],
     cloud: BlynkCloud,
     make_entry: Callable[..., MockConfigEntry],
 ) -> None:
     assert await async_setup_component(hass, "diagnostics", {})
     # The test broker allows anonymous clients, so a login is accepted but unused.
-    data = {
-        **bell_data,
-        CONF_USERNAME: "waiter",
-        CONF_PASSWORD: PASSWORD,
-        CONF_TOKEN: TOKEN,
-        CONF_BLYNK_SERVER: cloud.url,
-    }
-    entry = make_entry(data)
+    entry = make_entry({**heater_data, CONF_USERNAME: "waiter", CONF_PASSWORD: PASSWORD})
     assert await hass.config_entries.async_setup(entry.entry_id)
     heater = entry.runtime_data.heater
     assert heater is not None
-    await wait_for(hass, lambda: heater.available and heater.controller.target == 21.5)
+    await wait_for(hass, lambda: heater.available and heater.controller.target == 25)
 
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
 
@@ -74,7 +51,7 @@ async def test_diagnostics_show_state_but_no_secrets(
     assert diagnostics["bell"]["tables"] == 4
     assert diagnostics["heater"]["link"]["current_endpoint"] == cloud.url
     assert diagnostics["heater"]["power"] is True
-    assert diagnostics["heater"]["target"] == 21.5
+    assert diagnostics["heater"]["target"] == 25
     assert diagnostics["heater"]["model"] == "SimulatedHeater"
     await hass.config_entries.async_unload(entry.entry_id)
 

@@ -18,21 +18,12 @@ from custom_components.blynk_bell.protocol.blynk import (
 )
 from custom_components.blynk_bell.protocol.mqtt import Endpoint
 
-TOKEN = "limits-token-1"
+from ..conftest import TOKEN
 
 
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations() -> None:
     """No Home Assistant needed here."""
-
-
-@pytest.fixture
-async def cloud(socket_enabled: None) -> AsyncIterator[BlynkCloud]:
-    cloud = BlynkCloud()
-    await cloud.start()
-    cloud.add_device(TOKEN)
-    yield cloud
-    await cloud.stop()
 
 
 @pytest.fixture
