@@ -294,10 +294,6 @@ class Demo:
             self.config_dir / "blueprints" / "automation" / "blynk_bell",
             REPO / "blueprints" / "automation" / "blynk_bell",
         )
-        _link(
-            self.config_dir / "custom_sentences" / "en" / "blynk_bell.yaml",
-            REPO / "custom_sentences" / "en" / "blynk_bell.yaml",
-        )
         onboarding = self.config_dir / ".storage" / "onboarding"
         if not onboarding.exists():
             # The demo runs offline: skip the onboarding steps that set up weather, radio

@@ -8,8 +8,6 @@ and checks the spoken answer and what reached Blynk or the entity.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
-import shutil
 from typing import Any
 
 from homeassistant.components import conversation
@@ -184,20 +182,65 @@ async def test_ask_the_heater_temperature(
     assert answer in (f"{before} degrees", f"{after} degrees")
 
 
-async def test_a_heater_without_its_full_name_is_not_guessed(
-    hass: HomeAssistant, heater_entry: MockConfigEntry, device: Device
+@pytest.mark.parametrize(
+    ("sentence", "answer", "effect"),
+    [
+        (
+            "set the heater to 22 degrees",
+            "Temperature set to 22 degrees",
+            ("Set Temperature", "22"),
+        ),
+        (
+            "change the heater to 19 degrees",
+            "Temperature set to 19 degrees",
+            ("Set Temperature", "19"),
+        ),
+        ("turn off the heater", "Turned off the thermostat", ("Power", "0")),
+    ],
+)
+async def test_the_heater_answers_to_its_short_name(
+    hass: HomeAssistant,
+    heater_entry: MockConfigEntry,
+    device: Device,
+    sentence: str,
+    answer: str,
+    effect: tuple[str, str],
 ) -> None:
-    # "the heater" is not the entity's name; Assist says so instead of acting.
+    assert await ask(hass, sentence) == answer
+    name, value = effect
+    await device.wait_for(lambda d: d.value(name) == value)
+
+
+async def test_what_is_the_heater_temperature(
+    hass: HomeAssistant, heater_entry: MockConfigEntry
+) -> None:
+    await wait_for(hass, lambda: attribute(hass, "current_temperature") is not None)
+    before = attribute(hass, "current_temperature")
+    for question in ("what is the heater temperature", "how warm is the heater"):
+        answer = await ask(hass, question)
+        now = attribute(hass, "current_temperature")
+        assert answer in (f"{before} degrees", f"{now} degrees")
+        before = now
+
+
+async def test_the_heater_alias_is_the_users_to_remove(
+    hass: HomeAssistant, heater_entry: MockConfigEntry
+) -> None:
+    registry = er.async_get(hass)
+    entity = registry.async_get(CLIMATE)
+    assert entity is not None
+    assert entity.aliases == {"Heater"}
+    # Entity settings > Voice assistants > Aliases: the user removes it.
+    registry.async_update_entity(CLIMATE, aliases=set())
+    await hass.config_entries.async_reload(heater_entry.entry_id)
+    await hass.async_block_till_done()
+    entity = registry.async_get(CLIMATE)
+    assert entity is not None
+    assert entity.aliases == set()  # Not put back.
     assert await ask(hass, "turn off the heater") == (
         "Sorry, I am not aware of any device called heater"
     )
     assert state_of(hass, CLIMATE) == "heat_cool"
-    # An alias the user adds (entity settings > Voice assistants > Aliases) is enough.
-    er.async_get(hass).async_update_entity(CLIMATE, aliases={"heater"})
-    assert await ask(hass, "turn off the heater") == "Turned off the thermostat"
-    await device.wait_for(lambda d: d.value("Power") == "0")
-    assert await ask(hass, "set the heater to 22 degrees") == "Temperature set to 22 degrees"
-    await device.wait_for(lambda d: d.value("Set Temperature") == "22")
 
 
 # The tables -------------------------------------------------------------------------
@@ -221,35 +264,86 @@ async def test_ask_whether_a_table_is_calling(
     assert await ask(hass, question.format(2)) == "Service bell table 2 calling is off"
 
 
-# "Is table 3 calling?" needs a sentence of the user's own: no built-in sentence asks
-# "is <name> ..." of a binary sensor without a device class. This is the file the README
-# offers for <config>/custom_sentences/en/; it reuses the built-in HassGetState intent, so
-# Assist still answers only about exposed entities. One list line per table.
-TABLE_SENTENCES = Path(__file__).parents[1] / "custom_sentences" / "en" / "blynk_bell.yaml"
-
-
 @pytest.mark.parametrize(
     "question",
-    ["is table {} calling", "is table {} waiting", "does table {} need a waiter"],
+    [
+        "is table {} calling",
+        "Is table {} calling?",
+        "is table {} waiting",
+        "does table {} need a waiter",
+    ],
 )
-async def test_custom_sentences_answer_is_table_calling_with_yes_or_no(
-    hass: HomeAssistant,
-    mosquitto: Mosquitto,
-    bell_entry: MockConfigEntry,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    question: str,
+async def test_is_table_calling_is_answered_yes_or_no(
+    hass: HomeAssistant, mosquitto: Mosquitto, bell_entry: MockConfigEntry, question: str
 ) -> None:
-    sentences = tmp_path / "custom_sentences" / "en" / "blynk_bell.yaml"
-    sentences.parent.mkdir(parents=True)
-    shutil.copyfile(TABLE_SENTENCES, sentences)  # As the README tells users to.
-    monkeypatch.setattr(hass.config, "config_dir", str(tmp_path))
-
     await mosquitto.publish(TOPIC, "button 3 is pressed")
     await wait_for(hass, lambda: state_of(hass, CALLING.format(3)) == STATE_ON)
 
-    assert await ask(hass, question.format(3)) == "Yes, it is calling"
-    assert await ask(hass, question.format(2)) == "No, it is not calling"
-    # A table the user keeps away from Assist is not answered for.
+    assert await ask(hass, question.format(3)) == "Yes, table 3 is calling"
+    assert await ask(hass, question.format(2)) == "No, table 2 is not calling"
+
+
+async def test_table_numbers_may_be_spelled_out(
+    hass: HomeAssistant, mosquitto: Mosquitto, bell_entry: MockConfigEntry
+) -> None:
+    await mosquitto.publish(TOPIC, "button 4 is pressed")
+    await wait_for(hass, lambda: state_of(hass, CALLING.format(4)) == STATE_ON)
+    assert await ask(hass, "is table four calling") == "Yes, table 4 is calling"
+    assert await ask(hass, "is table number 1 calling") == "No, table 1 is not calling"
+    assert await ask(hass, "is table 9 calling") == "I cannot see table 9"
+    assert await ask(hass, "is table window calling") == "I don't know a table window"
+
+
+async def test_how_long_a_table_has_been_calling(
+    hass: HomeAssistant, mosquitto: Mosquitto, bell_entry: MockConfigEntry
+) -> None:
+    # The firmware dates the press: it happened two minutes and a bit ago.
+    await mosquitto.publish(TOPIC, '{"button": 2, "event": "press", "age_ms": 130000}')
+    await wait_for(hass, lambda: state_of(hass, CALLING.format(2)) == STATE_ON)
+    assert await ask(hass, "is table 2 calling") == "Yes, table 2 has been calling for 2 minutes"
+
+
+async def test_which_tables_are_calling(
+    hass: HomeAssistant, mosquitto: Mosquitto, bell_entry: MockConfigEntry
+) -> None:
+    assert await ask(hass, "which tables are calling") == "No table is calling"
+    await mosquitto.publish(TOPIC, "button 3 is pressed")
+    await wait_for(hass, lambda: state_of(hass, CALLING.format(3)) == STATE_ON)
+    assert await ask(hass, "is anyone calling") == "Table 3 is calling"
+    for table in (1, 4):
+        await mosquitto.publish(TOPIC, f"button {table} is pressed")
+    await wait_for(hass, lambda: state_of(hass, CALLING.format(4)) == STATE_ON)
+    await wait_for(hass, lambda: state_of(hass, CALLING.format(1)) == STATE_ON)
+    assert await ask(hass, "which tables are calling") == "Tables 1, 3 and 4 are calling"
+
+
+async def test_a_table_hidden_from_assist_is_not_told(
+    hass: HomeAssistant, mosquitto: Mosquitto, bell_entry: MockConfigEntry
+) -> None:
+    await mosquitto.publish(TOPIC, "button 3 is pressed")
+    await wait_for(hass, lambda: state_of(hass, CALLING.format(3)) == STATE_ON)
     async_expose_entity(hass, ASSIST, CALLING.format(3), False)
-    assert await ask(hass, question.format(3)) == "I cannot see that table"
+    assert await ask(hass, "is table 3 calling") == "I cannot see table 3"
+    assert await ask(hass, "which tables are calling") == "No table is calling"
+
+
+async def test_an_offline_bell_is_not_guessed(
+    hass: HomeAssistant, mosquitto: Mosquitto, bell_entry: MockConfigEntry
+) -> None:
+    await mosquitto.stop()
+    await wait_for(hass, lambda: not bell_entry.runtime_data.bell.available)
+    assert await ask(hass, "is table 3 calling") == (
+        "I cannot tell: the service bell of table 3 is offline"
+    )
+    assert await ask(hass, "which tables are calling") == (
+        "I cannot tell: the service bell is offline"
+    )
+
+
+async def test_table_questions_go_with_the_integration(
+    hass: HomeAssistant, bell_entry: MockConfigEntry
+) -> None:
+    assert await ask(hass, "is table 1 calling") == "No, table 1 is not calling"
+    await hass.config_entries.async_unload(bell_entry.entry_id)
+    await hass.async_block_till_done()
+    assert "table 1" not in await ask(hass, "is table 1 calling")

@@ -9,7 +9,7 @@ from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 
-from .assist import async_expose_new_calling_sensors
+from .assist import async_answer_table_questions, async_prepare_new_entities
 from .blynk_heater import BlynkHeater
 from .const import CONF_TOKEN, DOMAIN, ISSUE_TOKEN_CONFLICT
 from .entity import table_of_unique_id
@@ -42,8 +42,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: BlynkBellConfigEntry) ->
     heater = BlynkHeater(hass, entry) if entry.data.get(CONF_TOKEN) else None
     entry.runtime_data = BlynkBellData(bell=bell, heater=heater)
     _remove_entities_of_removed_tables(hass, entry, bell.tables)
-    # Before the platforms: a new table's calling sensor is exposed to Assist as it is made.
-    entry.async_on_unload(async_expose_new_calling_sensors(hass, entry))
+    # Before the platforms: new entities are made ready for Assist as they are registered.
+    entry.async_on_unload(async_prepare_new_entities(hass, entry))
+    entry.async_on_unload(async_answer_table_questions(hass))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     if heater is not None:
         # Blynk is not waited for: the bell works while Blynk is out of reach. Connecting
