@@ -189,6 +189,16 @@ async def test_the_demo_end_to_end_in_a_browser(demo: RunningDemo, browser: Brow
     await shot(page, "2b-waiter-notified")
     await drawer.get_by_role("button", name="Close").click()
 
+    # The waiter asks Assist (its keyboard shortcut is "a").
+    await page.keyboard.press("a")
+    request = page.get_by_role("textbox", name="Enter a request")
+    await request.fill("is table 3 calling")
+    await request.press("Enter")
+    await expect(page.get_by_text("Yes, table 3 is calling")).to_be_visible(timeout=UI_TIMEOUT)
+    await shot(page, "2c-assist")
+    await page.keyboard.press("Escape")
+    await expect(request).to_be_hidden()
+
     # The waiter acknowledges in the browser.
     await page.get_by_text("Acknowledge table 3").click()
     await expect(tile).to_contain_text("Not calling", timeout=UI_TIMEOUT)
