@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import Callable
 import contextlib
 from dataclasses import asdict, dataclass
 import json
@@ -200,7 +201,6 @@ class Demo:
                 TOPIC,
                 *(["--auto"] if self.auto else []),
             ],
-            log=None,
             on_line=lambda line: say(f"bell | {line}", bold=False),
             stop_timeout=5,
         )
@@ -249,9 +249,17 @@ class Demo:
                     return
                 raise DemoError(f"{child.name} stopped unexpectedly:\n{child.tail(30)}")
 
-    def _child(self, name: str, argv: list[str], **kwargs: object) -> Child:
-        kwargs.setdefault("log", self.logs / f"{name.lower().replace(' ', '-')}.log")
-        child = Child(name, argv, **kwargs)  # type: ignore[arg-type]
+    def _child(
+        self,
+        name: str,
+        argv: list[str],
+        *,
+        stop_timeout: float = 15.0,
+        on_line: Callable[[str], None] | None = None,
+    ) -> Child:
+        """Register a part of the demo; its output goes to `on_line`, else to a log file."""
+        log = None if on_line else self.logs / f"{name.lower().replace(' ', '-')}.log"
+        child = Child(name, argv, log=log, on_line=on_line, stop_timeout=stop_timeout)
         self.children.append(child)
         return child
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 import os
 from pathlib import Path
 import shutil
@@ -31,7 +31,6 @@ class Child:
     log: Path | None = None  # Output goes here; None: lines go to `on_line` instead.
     on_line: Callable[[str], None] | None = None
     stop_timeout: float = 15.0
-    env: dict[str, str] = field(default_factory=dict)
     process: asyncio.subprocess.Process | None = None
     _relay: asyncio.Task[None] | None = None
 
@@ -55,7 +54,6 @@ class Child:
                 stdout=output,
                 stderr=asyncio.subprocess.STDOUT,
                 start_new_session=True,
-                env={**os.environ, **self.env},
             )
         finally:
             if log_file is not None:
