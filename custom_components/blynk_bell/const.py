@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from .protocol.bell import MAX_TABLES
+
 DOMAIN: Final = "blynk_bell"
 
 # entry.data: the bell broker and topic, and the optional Blynk heater.
@@ -13,6 +15,7 @@ CONF_USERNAME: Final = "username"
 CONF_PASSWORD: Final = "password"
 CONF_TLS: Final = "tls"
 CONF_TOPIC: Final = "topic"
+CONF_BELL_KEY: Final = "bell_key"
 CONF_TOKEN: Final = "token"
 CONF_BLYNK_SERVER: Final = "blynk_server"
 
@@ -26,7 +29,7 @@ DEFAULT_TOPIC: Final = "SunFounder MQTT Test"
 DEFAULT_BLYNK_SERVER: Final = "mqtts://blynk.cloud:8883"
 DEFAULT_BUTTONS: Final = 4
 DEFAULT_RESET_AFTER: Final = 300
-MAX_BUTTONS: Final = 16
+MAX_BUTTONS: Final = MAX_TABLES
 
 # How long setup waits for the bell broker before Home Assistant retries later.
 SETUP_CONNECT_TIMEOUT: Final = 10.0

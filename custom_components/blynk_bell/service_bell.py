@@ -17,6 +17,7 @@ from homeassistant.util import dt as dt_util
 
 from .const import (
     BELL_KEEPALIVE,
+    CONF_BELL_KEY,
     CONF_BROKER,
     CONF_BUTTONS,
     CONF_PASSWORD,
@@ -32,14 +33,16 @@ from .const import (
     SETUP_CONNECT_TIMEOUT,
 )
 from .protocol.bell import (
-    InvalidPayload,
     Press,
+    PressOrder,
     PressType,
     RedeliveryFilter,
+    Rejected,
     parse_press,
     parse_status,
 )
 from .protocol.mqtt import Endpoint, Message, MqttLink, SessionOptions
+from .protocol.signing import key_bytes
 from .protocol.throttle import Throttle
 
 _LOGGER = logging.getLogger(__name__)
@@ -107,6 +110,9 @@ class ServiceBell:
         self._press_listeners: dict[int, list[PressListener]] = {}
         self._unheard: dict[int, deque[tuple[Press, datetime]]] = {}
         self._redeliveries = RedeliveryFilter()
+        self._order = PressOrder()
+        key = entry.data.get(CONF_BELL_KEY)
+        self._key: bytes | None = key_bytes(key) if key else None
         self._invalid_warning = Throttle(INVALID_PAYLOAD_WARNING_INTERVAL)
         self._lost_logged = False
         self._started = False
@@ -258,9 +264,12 @@ class ServiceBell:
             _LOGGER.debug("Ignored a message on %s", message.topic)
 
     def _handle_status(self, message: Message) -> None:
-        if (online := parse_status(message.payload)) is None:
-            self._reject(message, "status is neither 'online' nor 'offline'")
+        try:
+            status = parse_status(message.payload, topic=self.topic, key=self._key)
+        except Rejected as err:
+            self._reject(message, str(err))
             return
+        online = status.online
         if online != self.bell_online:
             self.bell_online = online
             self._notify()
@@ -270,16 +279,21 @@ class ServiceBell:
             _LOGGER.debug("Ignored a retained message on %s: an old press", message.topic)
             return
         try:
-            press = parse_press(message.payload)
-        except InvalidPayload as err:
+            press = parse_press(
+                message.payload, topic=self.topic, tables=self.tables, key=self._key
+            )
+        except Rejected as err:
             self._reject(message, str(err))
             return
-        if not 1 <= press.button <= self.tables:
-            self._reject(message, f"button {press.button} is not between 1 and {self.tables}")
-            return
-        if press.seq is not None and not self._redeliveries.first_time(press.seq):
-            _LOGGER.debug("Ignored a redelivered press (seq %s)", press.seq)
-            return
+        if (order := press.order) is not None:
+            if press.signed:
+                if not self._order.is_fresh(order):
+                    _LOGGER.debug("Ignored a press that is not newer than the last: %s", order)
+                    return
+                self._order.accept(order)
+            elif not self._redeliveries.first_time(order):
+                _LOGGER.debug("Ignored a redelivered press %s", order)
+                return
         self._record_press(press)
 
     def _record_press(self, press: Press) -> None:

@@ -1,8 +1,9 @@
-"""What a service bell says on the wire: presses and its own online status.
+"""What a service bell says on the wire (docs/bell-protocol.md): presses and its status.
 
-Two payload forms arrive on the bell topic:
-- the SunFounder tutorial's text, `button N is pressed`;
-- our firmware's JSON, `{"button": N, "event": "press", "seq": K, "age_ms": A}`.
+Every message is garbage until checked. The checks run cheapest first: size, UTF-8,
+form, the type and range of every number, then (for a keyed bell) the signature.
+Freshness, which needs memory of what came before, is `PressOrder`'s job. A rejected
+message raises `Rejected` with the reason counted in diagnostics.
 """
 
 from __future__ import annotations
@@ -15,14 +16,39 @@ import math
 import re
 from typing import Any, Final
 
-# Our firmware's JSON is under 100 bytes; anything far larger is not a press.
+from .signing import press_text, signature_matches, status_text
+
 MAX_PAYLOAD_BYTES: Final = 1024
-# A QoS 1 redelivery repeats a recent seq; remembering this many covers any backlog
-# the firmware queues while offline.
-REMEMBERED_SEQS: Final = 512
+MAX_TABLES: Final = 16
+MAX_U32: Final = 2**32 - 1
+MAX_AGE_MS: Final = 86_400_000
+# Unkeyed bells: a QoS 1 redelivery repeats a recent (boot, seq); remembering this many
+# covers the firmware's whole offline queue (at most 500 presses). Bounded.
+REMEMBERED_PRESSES: Final = 512
+TUTORIAL_TOPIC: Final = "SunFounder MQTT Test"
 
 _TEXT_PRESS = re.compile(r"button\s+(\d{1,6})\s+is\s+pressed", re.IGNORECASE)
 _STRIPPED = " \t\r\n\x00"
+
+
+class Rejection(StrEnum):
+    """Why a message from the bell topic was ignored; diagnostics count each."""
+
+    UNSIGNED = "unsigned"
+    BAD_SIGNATURE = "bad_signature"
+    REPLAY = "replay"
+    OUT_OF_RANGE = "out_of_range"
+    GARBAGE = "garbage"
+    RATE_LIMITED = "rate_limited"
+
+
+class Rejected(ValueError):
+    """A message that is not acted on, and why."""
+
+    def __init__(self, reason: Rejection, detail: str) -> None:
+        """Keep the reason for counting and the detail for the log."""
+        super().__init__(detail)
+        self.reason = reason
 
 
 class PressType(StrEnum):
@@ -35,95 +61,198 @@ class PressType(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Press:
-    """One press of one button, as the bell reported it."""
+    """One press of one button, as the bell reported it; every number within its range."""
 
     button: int
     type: PressType = PressType.PRESS
     seq: int | None = None
     age_ms: int | None = None
+    boot: int | None = None
+    signed: bool = False
+
+    @property
+    def order(self) -> tuple[int, int] | None:
+        """Return `(boot, seq)`, the press's place in the bell's history, when it has one."""
+        return None if self.seq is None else (self.boot or 0, self.seq)
 
 
-class InvalidPayload(ValueError):
-    """A message on the bell topic that is not a press."""
+@dataclass(frozen=True, slots=True)
+class BellStatus:
+    """The bell's own `online` / `offline` status."""
+
+    online: bool
+    boot: int | None = None
 
 
-def parse_press(payload: bytes) -> Press:
-    """Read a press from either payload form, or raise InvalidPayload saying why."""
+def parse_press(
+    payload: bytes, *, topic: str, tables: int = MAX_TABLES, key: bytes | None = None
+) -> Press:
+    """Read a press, or raise Rejected saying why it is not one.
+
+    With `key`, only a JSON press signed with it for `topic` is accepted.
+    """
+    text = _text(payload)
+    if not text.startswith(("{", "[")):
+        if key is not None:
+            raise Rejected(Rejection.UNSIGNED, "an unsigned press; this bell signs its presses")
+        if match := _TEXT_PRESS.fullmatch(text):
+            return Press(button=_bounded(int(match.group(1)), "button", 1, tables))
+        raise Rejected(Rejection.GARBAGE, "neither 'button N is pressed' nor press JSON")
+    data = _json_object(text)
+    if key is not None:
+        return _signed_press(data, topic, tables, key)
+    return _unsigned_press(data, tables)
+
+
+def _signed_press(data: dict[str, Any], topic: str, tables: int, key: bytes) -> Press:
+    signature = data.get("sig")
+    if signature is None:
+        raise Rejected(Rejection.UNSIGNED, "an unsigned press; this bell signs its presses")
+    button = _integer(data, "button", 1, tables)
+    event = _event(data)
+    boot = _integer(data, "boot", 0, MAX_U32)
+    seq = _integer(data, "seq", 1, MAX_U32)
+    age_ms = _integer(data, "age_ms", 0, MAX_AGE_MS)
+    if not signature_matches(
+        key,
+        press_text(topic, button=button, event=event, boot=boot, seq=seq, age_ms=age_ms),
+        signature,
+    ):
+        raise Rejected(Rejection.BAD_SIGNATURE, "the signature does not match the bell key")
+    return Press(button, event, seq, age_ms, boot, signed=True)
+
+
+def _unsigned_press(data: dict[str, Any], tables: int) -> Press:
+    button = _integer(data, "button", 1, tables)
+    event = _event(data)
+    boot = _optional_integer(data, "boot", 0, MAX_U32)
+    # Older firmware counted seq from a random 30-bit value, 0 included.
+    seq = _optional_integer(data, "seq", 0, MAX_U32)
+    age_ms = data.get("age_ms")
+    if age_ms is not None:
+        if isinstance(age_ms, float) and math.isfinite(age_ms):
+            age_ms = int(age_ms)  # Older senders wrote fractions.
+        age_ms = _optional_integer({"age_ms": age_ms}, "age_ms", 0, MAX_AGE_MS)
+    return Press(button, event, seq, age_ms, boot)
+
+
+def parse_status(payload: bytes, *, topic: str, key: bytes | None = None) -> BellStatus:
+    """Read the bell's status from `<topic>/status`, or raise Rejected."""
+    text = _text(payload)
+    if not text.startswith("{"):
+        if key is not None:
+            raise Rejected(Rejection.UNSIGNED, "an unsigned status; this bell signs its status")
+        word = text.lower()
+        if word not in ("online", "offline"):
+            raise Rejected(Rejection.GARBAGE, "status is neither 'online' nor 'offline'")
+        return BellStatus(online=word == "online")
+    data = _json_object(text)
+    state = data.get("state")
+    if not isinstance(state, str) or state not in ("online", "offline"):
+        raise Rejected(Rejection.GARBAGE, "status 'state' is neither 'online' nor 'offline'")
+    if key is None:
+        return BellStatus(state == "online", _optional_integer(data, "boot", 0, MAX_U32))
+    signature = data.get("sig")
+    if signature is None:
+        raise Rejected(Rejection.UNSIGNED, "an unsigned status; this bell signs its status")
+    boot = _integer(data, "boot", 0, MAX_U32)
+    if not signature_matches(key, status_text(topic, state=state, boot=boot), signature):
+        raise Rejected(Rejection.BAD_SIGNATURE, "the status signature does not match")
+    return BellStatus(state == "online", boot)
+
+
+# Checks --------------------------------------------------------------------------------
+
+
+def _text(payload: bytes) -> str:
     if len(payload) > MAX_PAYLOAD_BYTES:
-        raise InvalidPayload(f"payload of {len(payload)} bytes is too large")
+        raise Rejected(Rejection.GARBAGE, f"payload of {len(payload)} bytes is too large")
     try:
-        text = payload.decode("utf-8").strip(_STRIPPED)
+        return payload.decode("utf-8").strip(_STRIPPED)
     except UnicodeDecodeError as err:
-        raise InvalidPayload("payload is not UTF-8") from err
-    if text.startswith(("{", "[")):
-        return _parse_json_press(text)
-    if match := _TEXT_PRESS.fullmatch(text):
-        return Press(button=int(match.group(1)))
-    raise InvalidPayload("payload is neither 'button N is pressed' nor press JSON")
+        raise Rejected(Rejection.GARBAGE, "payload is not UTF-8") from err
 
 
-def _parse_json_press(text: str) -> Press:
+def _json_object(text: str) -> dict[str, Any]:
     try:
         data: Any = json.loads(text)
-    except ValueError as err:
-        raise InvalidPayload(f"invalid JSON: {err}") from err
+    except (ValueError, RecursionError) as err:
+        raise Rejected(Rejection.GARBAGE, "invalid JSON") from err
     if not isinstance(data, dict):
-        raise InvalidPayload("JSON payload is not an object")
-    button = data.get("button")
-    if not isinstance(button, int) or isinstance(button, bool):
-        raise InvalidPayload("'button' must be an integer")
+        raise Rejected(Rejection.GARBAGE, "JSON payload is not an object")
+    return data
+
+
+def _event(data: dict[str, Any]) -> PressType:
     event = data.get("event", PressType.PRESS.value)
-    if not isinstance(event, str) or event not in PressType:
-        raise InvalidPayload(f"unknown event {event!r}")
-    seq = data.get("seq")
-    if seq is not None and not _is_int(seq):
-        raise InvalidPayload("'seq' must be an integer")
-    age_ms = data.get("age_ms")
-    if age_ms is not None and (not _is_number(age_ms) or age_ms < 0):
-        raise InvalidPayload("'age_ms' must be a non-negative number")
-    return Press(
-        button=button,
-        type=PressType(event),
-        seq=seq,
-        age_ms=None if age_ms is None else int(age_ms),
-    )
+    if not isinstance(event, str) or event not in PressType.__members__.values():
+        raise Rejected(Rejection.GARBAGE, "unknown event")
+    return PressType(event)
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def _integer(data: dict[str, Any], name: str, low: int, high: int) -> int:
+    if (value := _optional_integer(data, name, low, high)) is None:
+        raise Rejected(Rejection.GARBAGE, f"'{name}' is missing")
+    return value
 
 
-def _is_number(value: Any) -> bool:
-    return _is_int(value) or (isinstance(value, float) and math.isfinite(value))
-
-
-def parse_status(payload: bytes) -> bool | None:
-    """Read the bell's `online`/`offline` status message; None when it is neither."""
-    try:
-        text = payload.decode("utf-8").strip(_STRIPPED).lower()
-    except UnicodeDecodeError:
+def _optional_integer(data: dict[str, Any], name: str, low: int, high: int) -> int | None:
+    value = data.get(name)
+    if value is None:
         return None
-    return {"online": True, "offline": False}.get(text)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise Rejected(Rejection.GARBAGE, f"'{name}' must be an integer")
+    return _bounded(value, name, low, high)
+
+
+def _bounded(value: int, name: str, low: int, high: int) -> int:
+    if not low <= value <= high:
+        # Not the value itself: it may be thousands of digits long.
+        raise Rejected(Rejection.OUT_OF_RANGE, f"'{name}' is outside {low}..{high}")
+    return value
+
+
+# Order ---------------------------------------------------------------------------------
+
+
+class PressOrder:
+    """A keyed bell's freshness rule: only a `(boot, seq)` above the last accepted one.
+
+    The same rule drops QoS 1 redeliveries and replays. The last pair is persisted by the
+    owner (`last`) so it holds across restarts.
+    """
+
+    def __init__(self, last: tuple[int, int] | None = None) -> None:
+        """Start after `last`, or accept anything first."""
+        self.last = last
+
+    def is_fresh(self, order: tuple[int, int]) -> bool:
+        """Tell whether a press at `order` is newer than every accepted one."""
+        return self.last is None or order > self.last
+
+    def accept(self, order: tuple[int, int]) -> None:
+        """Record an accepted press."""
+        self.last = order
 
 
 class RedeliveryFilter:
-    """Recognises a press the broker delivers twice by its repeated `seq`.
+    """An unkeyed bell's duplicates: a repeated `(boot, seq)` is a redelivery.
 
-    Keeps a bounded set rather than "highest seq so far" so that a late delivery
-    of an older queued press still counts, and a rebooted bell is not ignored.
+    A bounded set rather than "highest so far": an unkeyed bell may be old firmware with
+    random seqs, and a late delivery of an older queued press still counts.
     """
 
-    def __init__(self, size: int = REMEMBERED_SEQS) -> None:
-        """Remember up to `size` recent seqs."""
+    def __init__(self, size: int = REMEMBERED_PRESSES) -> None:
+        """Remember up to `size` recent presses."""
         self._size = size
-        self._seen: OrderedDict[int, None] = OrderedDict()
+        self._seen: OrderedDict[tuple[int, int], None] = OrderedDict()
 
-    def first_time(self, seq: int) -> bool:
-        """Record `seq`; return False when it was seen recently (a redelivery)."""
-        if seq in self._seen:
-            self._seen.move_to_end(seq)
+    def first_time(self, order: tuple[int, int]) -> bool:
+        """Record `order`; return False when it was seen recently (a redelivery)."""
+        if order in self._seen:
+            self._seen.move_to_end(order)
             return False
-        self._seen[seq] = None
+        self._seen[order] = None
         if len(self._seen) > self._size:
             self._seen.popitem(last=False)
         return True

@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import Callable, Coroutine, Sequence
 import contextlib
 from dataclasses import dataclass, field
+from enum import StrEnum
 import functools
 import logging
 import socket
@@ -57,8 +58,25 @@ class MqttError(Exception):
     """Base of the errors this module raises."""
 
 
+class ConnectFailure(StrEnum):
+    """Why a connection attempt failed, in words a user can act on."""
+
+    REFUSED = "refused"  # Nothing listens on the port, or CONNACK refused us.
+    TIMED_OUT = "timed_out"
+    NAME_NOT_FOUND = "name_not_found"
+    TLS_UNTRUSTED = "tls_untrusted"
+    TLS_FAILED = "tls_failed"
+    CLOSED = "closed"  # The connection ended before CONNACK.
+    OTHER = "other"
+
+
 class CannotConnect(MqttError):
     """The broker could not be reached or did not accept the connection."""
+
+    def __init__(self, detail: str, kind: ConnectFailure = ConnectFailure.OTHER) -> None:
+        """Keep why, for the config flow's error message."""
+        super().__init__(detail)
+        self.kind = kind
 
 
 class InvalidAuth(MqttError):
@@ -226,7 +244,7 @@ class _Session:
             raise
         except (OSError, ValueError) as err:
             self._teardown(f"connect failed: {_describe(err)}")
-            raise CannotConnect(_describe(err)) from err
+            raise CannotConnect(_describe(err), _classify(err)) from err
         if result != MQTTErrorCode.MQTT_ERR_SUCCESS:
             self._teardown(f"connect failed: {result}")
             raise CannotConnect(str(result))
@@ -236,7 +254,9 @@ class _Session:
                 return await self._connack
         except TimeoutError as err:
             self.close()
-            raise CannotConnect("the broker did not answer CONNECT") from err
+            raise CannotConnect(
+                "the broker did not answer CONNECT", ConnectFailure.TIMED_OUT
+            ) from err
         except MqttError:
             self.close()
             raise
@@ -367,7 +387,7 @@ class _Session:
         if sock is not None:
             sock.close()
         if not self._connack.done():
-            self._connack.set_exception(CannotConnect(reason))
+            self._connack.set_exception(CannotConnect(reason, ConnectFailure.CLOSED))
             self._connack.exception()  # Mark retrieved: nobody may be waiting.
         for future in self._acks.values():
             if not future.done():
@@ -417,7 +437,7 @@ class _Session:
         elif reason.value in _AUTH_FAILURE_CODES:
             self._connack.set_exception(InvalidAuth(str(reason)))
         else:
-            self._connack.set_exception(CannotConnect(f"refused: {reason}"))
+            self._connack.set_exception(CannotConnect(f"refused: {reason}", ConnectFailure.REFUSED))
 
     def _handle_disconnect(
         self,
@@ -470,6 +490,22 @@ class _Session:
 
 def _plain_task(coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
     return asyncio.get_running_loop().create_task(coro, name=name)
+
+
+def _classify(err: BaseException) -> ConnectFailure:
+    if isinstance(err, socket.gaierror):
+        return ConnectFailure.NAME_NOT_FOUND
+    if isinstance(err, ssl.SSLCertVerificationError):
+        return ConnectFailure.TLS_UNTRUSTED
+    if isinstance(err, ssl.SSLError):
+        return ConnectFailure.TLS_FAILED
+    if isinstance(err, TimeoutError):
+        return ConnectFailure.TIMED_OUT
+    if isinstance(err, ConnectionRefusedError):
+        return ConnectFailure.REFUSED
+    if isinstance(err, ConnectionError):
+        return ConnectFailure.CLOSED
+    return ConnectFailure.OTHER
 
 
 def _describe(err: BaseException) -> str:
