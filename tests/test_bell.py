@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import timedelta
+import itertools
 import json
 import logging
 from typing import Any
@@ -21,6 +23,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.blynk_bell.const import CONF_BUTTONS, CONF_RESET_AFTER, DOMAIN
+from custom_components.blynk_bell.protocol.bell import Rejection
 from custom_components.blynk_bell.service_bell import bell_client_id
 
 from .conftest import TOPIC
@@ -63,13 +66,18 @@ def recorder(hass: HomeAssistant) -> PressRecorder:
     return PressRecorder(hass)
 
 
+# Numbered, so that markers sent in quick succession are not taken for switch bounces.
+_MARKER_SEQS = itertools.count(1_000_000)
+
+
 async def press_and_settle(
     hass: HomeAssistant, mosquitto: Mosquitto, payload: bytes | str, **kwargs: Any
 ) -> None:
     """Publish, then publish a marker press and wait for it: earlier messages were handled."""
     await mosquitto.publish(TOPIC, payload, **kwargs)
     before = hass.states.get(EVENT.format(1))
-    await mosquitto.publish(TOPIC, json.dumps({"button": 1, "event": "double_press"}))
+    marker = {"button": 1, "event": "double_press", "seq": next(_MARKER_SEQS)}
+    await mosquitto.publish(TOPIC, json.dumps(marker))
     await wait_for(hass, lambda: hass.states.get(EVENT.format(1)) != before)
 
 
@@ -153,11 +161,35 @@ async def test_double_press_event_type(
 async def test_every_press_fires_even_while_already_calling(
     hass: HomeAssistant, mosquitto: Mosquitto, bell_entry: MockConfigEntry, recorder: PressRecorder
 ) -> None:
-    for _ in range(3):
-        await mosquitto.publish(TOPIC, "button 2 is pressed")
+    # Three presses a second apart (queued by the bell and delivered together).
+    for seq, age_ms in ((1, 2000), (2, 1000), (3, 0)):
+        await mosquitto.publish(
+            TOPIC, json.dumps({"button": 2, "event": "press", "seq": seq, "age_ms": age_ms})
+        )
     await wait_for(hass, lambda: len(recorder.presses) == 3)
     assert recorder.tables == ["2", "2", "2"]
     assert state_of(hass, CALLING.format(2)) == STATE_ON
+
+
+async def test_the_tutorial_firmwares_bounces_are_one_press(
+    hass: HomeAssistant,
+    mosquitto: Mosquitto,
+    bell_entry: MockConfigEntry,
+    recorder: PressRecorder,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    for _ in range(3):
+        await mosquitto.publish(TOPIC, "button 4 is pressed")
+        await asyncio.sleep(0.01)
+    await press_and_settle(hass, mosquitto, "button 3 is pressed")
+    assert recorder.tables.count("4") == 1
+    assert bell_entry.runtime_data.bell.gate.rejected[Rejection.BOUNCE] == 2
+    # Bounces are normal traffic, not news.
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    # A press after the bounce window is a new press.
+    await asyncio.sleep(0.5)
+    await press_and_settle(hass, mosquitto, "button 4 is pressed")
+    assert recorder.tables.count("4") == 2
 
 
 # Bad input -----------------------------------------------------------------------------

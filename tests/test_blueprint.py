@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import timedelta
+import itertools
 import json
 import logging
 from pathlib import Path
@@ -145,8 +146,13 @@ def running(hass: HomeAssistant) -> int:
     return int(state.attributes["current"])
 
 
+# Numbered like our firmware's presses: unnumbered ones within 0.5 s would be bounces.
+_SEQS = itertools.count(1)
+
+
 async def press(mosquitto: Mosquitto, table: int, kind: str = "press", **extra: Any) -> None:
-    await mosquitto.publish(TOPIC, json.dumps({"button": table, "event": kind, **extra}))
+    payload = {"button": table, "event": kind, "seq": next(_SEQS), **extra}
+    await mosquitto.publish(TOPIC, json.dumps(payload))
 
 
 # A run of the automation waits for its table's call to end, and Home Assistant's

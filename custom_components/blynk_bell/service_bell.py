@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 import hashlib
 import logging
+import time
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 from homeassistant.helpers.event import async_track_point_in_utc_time
+from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from .const import (
@@ -32,25 +35,36 @@ from .const import (
     INVALID_PAYLOAD_WARNING_INTERVAL,
     SETUP_CONNECT_TIMEOUT,
 )
-from .protocol.bell import (
-    Press,
-    PressOrder,
-    PressType,
-    RedeliveryFilter,
-    Rejected,
-    parse_press,
-    parse_status,
-)
+from .protocol.bell import Press, PressType, Rejected, Rejection
+from .protocol.gate import BellGate, GateMemory
 from .protocol.mqtt import Endpoint, Message, MqttLink, SessionOptions
 from .protocol.signing import key_bytes
-from .protocol.throttle import Throttle
+from .protocol.throttle import Pacer, Throttle
 
 _LOGGER = logging.getLogger(__name__)
 
 type PressListener = Callable[[Press, datetime], None]
 
-# Presses kept per table for an event entity that is not listening yet.
-MAX_UNHEARD_PRESSES = 50
+# The bounds on what the bell topic can make us hold (docs/bell-protocol.md, "Bounds"):
+# - a message: at most 1024 bytes (protocol/bell.py), parsed into bounded numbers;
+# - per table, presses waiting for their turn under the pace below: PACE_LIMIT; beyond
+#   that a press is refused and counted as rate limited;
+# - per table, presses kept for an event entity that is not listening yet:
+#   MAX_UNHEARD_PRESSES (the oldest goes first);
+# - unkeyed bells: the last 512 (boot, seq) pairs and one press time per button and
+#   kind (protocol/bell.py); keyed bells: one (boot, seq) pair;
+# - rejected messages: one counter per reason.
+# A table acts on at most PACE_BURST presses at once, then PACE_PER_SECOND a second, so
+# one table (or a stranger on an unkeyed bell) cannot write more than a few states a
+# second; a backlog of real presses (the bell's queue after an outage) is delayed, not lost.
+PACE_BURST = 4
+PACE_PER_SECOND = 2.0
+PACE_LIMIT = 64
+MAX_UNHEARD_PRESSES = 16
+# What the gate must remember (the keyed bell's last press) is written this long after it
+# changed, and at once when the entry unloads.
+MEMORY_SAVE_DELAY = 2.0
+STORAGE_VERSION = 1
 
 
 def bell_endpoint(data: Mapping[str, Any]) -> Endpoint:
@@ -109,10 +123,13 @@ class ServiceBell:
         self._listeners: list[tuple[int | None, CALLBACK_TYPE]] = []
         self._press_listeners: dict[int, list[PressListener]] = {}
         self._unheard: dict[int, deque[tuple[Press, datetime]]] = {}
-        self._redeliveries = RedeliveryFilter()
-        self._order = PressOrder()
         key = entry.data.get(CONF_BELL_KEY)
-        self._key: bytes | None = key_bytes(key) if key else None
+        self.gate = BellGate(self.topic, self.tables, key_bytes(key) if key else None)
+        self._memory: Store[dict[str, Any]] = Store(
+            hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}.bell"
+        )
+        self._pacers: dict[int, Pacer[tuple[Press, datetime]]] = {}
+        self._pace_timer: asyncio.TimerHandle | None = None
         self._invalid_warning = Throttle(INVALID_PAYLOAD_WARNING_INTERVAL)
         self._lost_logged = False
         self._started = False
@@ -123,8 +140,18 @@ class ServiceBell:
         return self.link.connected
 
     async def async_start(self) -> None:
-        """Connect, or raise so Home Assistant retries (or asks for credentials)."""
+        """Connect, or raise so Home Assistant retries (or asks for credentials).
+
+        What the gate remembers is loaded first, so the first press after a restart is
+        already checked against the last one accepted before it.
+        """
         self._started = True
+        self.gate = BellGate(
+            self.topic,
+            self.tables,
+            self.gate.key,
+            GateMemory.from_dict(await self._memory.async_load()),
+        )
         self.link.start()
         if await self.link.async_wait_connected(SETUP_CONNECT_TIMEOUT):
             return
@@ -143,12 +170,17 @@ class ServiceBell:
         )
 
     async def async_stop(self) -> None:
-        """Close the link and cancel the call timers."""
+        """Close the link, cancel the timers, and write what the gate must remember."""
         self._started = False
         await self.link.async_stop()
         for cancel in self._expiry.values():
             cancel()
         self._expiry.clear()
+        if self._pace_timer is not None:
+            self._pace_timer.cancel()
+            self._pace_timer = None
+        if self.gate.keyed:
+            await self._memory.async_save(self.gate.memory.as_dict())
 
     # Listeners -----------------------------------------------------------------------
 
@@ -265,40 +297,59 @@ class ServiceBell:
 
     def _handle_status(self, message: Message) -> None:
         try:
-            status = parse_status(message.payload, topic=self.topic, key=self._key)
+            status = self.gate.status(message.payload)
         except Rejected as err:
-            self._reject(message, str(err))
+            self._reject(message, err)
             return
+        if self.gate.keyed:
+            self._remember()
         online = status.online
         if online != self.bell_online:
             self.bell_online = online
             self._notify()
 
     def _handle_press_message(self, message: Message) -> None:
-        if message.retain:
-            _LOGGER.debug("Ignored a retained message on %s: an old press", message.topic)
-            return
         try:
-            press = parse_press(
-                message.payload, topic=self.topic, tables=self.tables, key=self._key
+            press, pressed_at = self.gate.press(
+                message.payload, retained=message.retain, received_at=time.time()
             )
         except Rejected as err:
-            self._reject(message, str(err))
+            self._reject(message, err)
             return
-        if (order := press.order) is not None:
-            if press.signed:
-                if not self._order.is_fresh(order):
-                    _LOGGER.debug("Ignored a press that is not newer than the last: %s", order)
-                    return
-                self._order.accept(order)
-            elif not self._redeliveries.first_time(order):
-                _LOGGER.debug("Ignored a redelivered press %s", order)
-                return
-        self._record_press(press)
+        if press.signed:
+            self._remember()
+        pacer = self._pacers.get(press.button)
+        if pacer is None:
+            pacer = self._pacers[press.button] = Pacer(PACE_BURST, PACE_PER_SECOND, PACE_LIMIT)
+        if not pacer.offer((press, dt_util.utc_from_timestamp(pressed_at))):
+            self.gate.count(Rejection.RATE_LIMITED)
+            self._reject(
+                message,
+                Rejected(Rejection.RATE_LIMITED, f"table {press.button} has too many presses"),
+            )
+            return
+        self._release_paced()
 
-    def _record_press(self, press: Press) -> None:
+    def _release_paced(self) -> None:
+        """Act on the presses whose turn has come; wake again for the next one."""
+        self._pace_timer = None
+        wait: float | None = None
+        for pacer in self._pacers.values():
+            for press, pressed_at in pacer.take_ready():
+                self._record_press(press, pressed_at)
+            if (ready_in := pacer.next_ready_in()) is not None:
+                wait = ready_in if wait is None else min(wait, ready_in)
+        if wait is not None and self._started:
+            self._pace_timer = self.hass.loop.call_later(wait, self._release_paced)
+
+    def _remember(self) -> None:
+        self._memory.async_delay_save(self._memory_data, MEMORY_SAVE_DELAY)
+
+    def _memory_data(self) -> dict[str, Any]:
+        return self.gate.memory.as_dict()
+
+    def _record_press(self, press: Press, pressed_at: datetime) -> None:
         now = dt_util.utcnow()
-        pressed_at = now - timedelta(milliseconds=press.age_ms or 0)
         table = press.button
         if press.type is PressType.LONG_PRESS:
             self._end_call(table)  # The guest cancelled the call.
@@ -312,17 +363,19 @@ class ServiceBell:
             unheard.append((press, pressed_at))
         self._notify(table)
 
-    def _reject(self, message: Message, reason: str) -> None:
-        preview = message.payload[:64]
-        if self._invalid_warning.allow():
+    def _reject(self, message: Message, err: Rejected) -> None:
+        """Log a refused message: debug always, a warning at most once a minute.
+
+        The payload is not logged: it is a stranger's text, and on a keyed bell its
+        signature is nobody's business.
+        """
+        if not err.reason.quiet and self._invalid_warning.allow():
             _LOGGER.warning(
-                "Ignored a message on %s: %s (payload %r); further ones within a minute "
-                "are logged at debug level",
+                "Ignored a message on %s: %s (%s); further ones within a minute are "
+                "logged at debug level and counted in diagnostics",
                 message.topic,
-                reason,
-                preview,
+                err,
+                err.reason,
             )
         else:
-            _LOGGER.debug(
-                "Ignored a message on %s: %s (payload %r)", message.topic, reason, preview
-            )
+            _LOGGER.debug("Ignored a message on %s: %s (%s)", message.topic, err, err.reason)

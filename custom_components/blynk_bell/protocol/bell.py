@@ -40,6 +40,19 @@ class Rejection(StrEnum):
     OUT_OF_RANGE = "out_of_range"
     GARBAGE = "garbage"
     RATE_LIMITED = "rate_limited"
+    # A keyed bell signing with a boot below the last one accepted: its flash was erased
+    # or the board replaced (a new key fixes it), or someone replays old presses.
+    OLD_BOOT = "old_boot"
+    # Expected traffic, counted but never warned about: the tutorial firmware's switch
+    # bounces, retained presses a broker replays to every new subscriber, and QoS 1
+    # redeliveries after a lost acknowledgement.
+    BOUNCE = "bounce"
+    RETAINED = "retained"
+
+    @property
+    def quiet(self) -> bool:
+        """Tell whether this refusal is normal traffic rather than news."""
+        return self in (Rejection.BOUNCE, Rejection.RETAINED, Rejection.REPLAY)
 
 
 class Rejected(ValueError):
@@ -233,6 +246,32 @@ class PressOrder:
     def accept(self, order: tuple[int, int]) -> None:
         """Record an accepted press."""
         self.last = order
+
+
+class BounceFilter:
+    """Unnumbered presses of one button and kind closer than `window` seconds are one.
+
+    The tutorial's firmware does not debounce: one press arrives as two or three
+    messages a few milliseconds apart. Times are press times (arrival minus `age_ms`),
+    so a backlog of real presses delivered together is not mistaken for bounces.
+    Presses with a `seq` are never merged: a bell that numbers its presses debounces
+    them itself, and a number says each one is a press of its own.
+    Bounded: one entry per button and kind.
+    """
+
+    def __init__(self, window: float) -> None:
+        """Merge presses closer than `window` seconds."""
+        self._window = window
+        self._last: dict[tuple[int, PressType], float] = {}
+
+    def is_bounce(self, press: Press, pressed_at: float) -> bool:
+        """Record a press at `pressed_at` (seconds); True when it repeats the previous one."""
+        key = (press.button, press.type)
+        previous = self._last.get(key)
+        if previous is not None and abs(pressed_at - previous) < self._window:
+            return True
+        self._last[key] = pressed_at
+        return False
 
 
 class RedeliveryFilter:
