@@ -224,6 +224,7 @@ class Demo:
                 "password": "",
                 "tls": False,
                 "topic": TOPIC,
+                "bell_key": "",
             },
             {
                 "token": self.state.blynk_token,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
+import re
 from typing import Any
 
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
@@ -15,6 +16,7 @@ import voluptuous as vol
 
 from blynk_emulator import BlynkCloud
 from custom_components.blynk_bell.const import (
+    CONF_BELL_KEY,
     CONF_BLYNK_SERVER,
     CONF_BROKER,
     CONF_BUTTONS,
@@ -49,6 +51,7 @@ def bell_input(server: Mosquitto, **changes: Any) -> dict[str, Any]:
         CONF_PASSWORD: "",
         CONF_TLS: False,
         CONF_TOPIC: TOPIC,
+        CONF_BELL_KEY: "",
         **changes,
     }
 
@@ -101,13 +104,67 @@ async def test_user_flow_without_heater_creates_entry(
     assert entry.state is ConfigEntryState.LOADED
 
 
-async def test_user_flow_defaults_are_the_tutorials(hass: HomeAssistant) -> None:
+def defaults_of(result: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        key.schema: key.default() if key.default is not vol.UNDEFINED else None
+        for key in result["data_schema"].schema
+    }
+
+
+async def test_a_new_bell_gets_a_unique_topic_and_a_fresh_key(hass: HomeAssistant) -> None:
+    first = defaults_of(await start_user_flow(hass))
+    second = defaults_of(await start_user_flow(hass))
+    assert first[CONF_BROKER] == "broker.hivemq.com"
+    assert first[CONF_PORT] == 1883
+    assert first[CONF_TLS] is False
+    assert first[CONF_TOPIC] != "SunFounder MQTT Test"
+    assert re.fullmatch(r"blynk-bell/[0-9a-f]{10}", first[CONF_TOPIC])
+    assert re.fullmatch(r"[0-9a-f]{64}", first[CONF_BELL_KEY])
+    assert first[CONF_TOPIC] != second[CONF_TOPIC]
+    assert first[CONF_BELL_KEY] != second[CONF_BELL_KEY]
+    assert first[CONF_PASSWORD] == ""
+
+
+async def test_the_key_is_shown_once_with_the_line_to_paste(
+    hass: HomeAssistant, mosquitto: Mosquitto
+) -> None:
     result = await start_user_flow(hass)
-    defaults = {key.schema: key.default() for key in result["data_schema"].schema}
-    assert defaults[CONF_BROKER] == "broker.hivemq.com"
-    assert defaults[CONF_PORT] == 1883
-    assert defaults[CONF_TOPIC] == "SunFounder MQTT Test"
-    assert defaults[CONF_TLS] is False
+    key = defaults_of(result)[CONF_BELL_KEY]
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], bell_input(mosquitto, topic="blynk-bell/terrace", bell_key=key)
+    )
+    assert result["step_id"] == "bell_key"
+    lines = result["description_placeholders"]["config_lines"]
+    assert f'BELL_KEY = "{key}"' in lines.splitlines()
+    assert "TOPIC = 'blynk-bell/terrace'" in lines.splitlines()
+    assert f"PORT = {mosquitto.port}" in lines.splitlines()
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["step_id"] == "blynk"
+    assert "description_placeholders" not in result or key not in str(
+        result["description_placeholders"]
+    )
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_TOKEN: ""})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_BELL_KEY] == key
+    await hass.async_block_till_done()
+
+
+async def test_a_pasted_key_is_checked_and_normalised(
+    hass: HomeAssistant, mosquitto: Mosquitto
+) -> None:
+    result = await start_user_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], bell_input(mosquitto, bell_key="not a key")
+    )
+    assert result["errors"] == {CONF_BELL_KEY: "invalid_bell_key"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], bell_input(mosquitto, bell_key=" " + "AB" * 32 + " ")
+    )
+    assert result["step_id"] == "bell_key"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_TOKEN: ""})
+    assert result["data"][CONF_BELL_KEY] == "ab" * 32
+    await hass.async_block_till_done()
 
 
 async def test_user_flow_with_heater_token(
@@ -129,11 +186,14 @@ async def test_user_flow_cannot_connect_then_recovers(
     hass: HomeAssistant, mosquitto: Mosquitto
 ) -> None:
     result = await start_user_flow(hass)
+    port = free_port()
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], bell_input(mosquitto, port=free_port())
+        result["flow_id"], bell_input(mosquitto, port=port)
     )
     assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == {"base": "cannot_connect"}
+    assert result["errors"] == {"base": "cannot_connect_refused"}
+    assert result["description_placeholders"]["host"] == "127.0.0.1"
+    assert result["description_placeholders"]["port"] == str(port)
 
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], bell_input(mosquitto)
@@ -147,11 +207,23 @@ async def test_user_flow_invalid_auth(hass: HomeAssistant, secured_broker: Mosqu
         result["flow_id"], bell_input(secured_broker, username="waiter", password="wrong")
     )
     assert result["errors"] == {"base": "invalid_auth"}
+    assert result["description_placeholders"]["host"] == "127.0.0.1"
 
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], bell_input(secured_broker, username="waiter", password="s3cret")
     )
     assert result["step_id"] == "blynk"
+
+
+async def test_a_host_that_does_not_exist_is_named(
+    hass: HomeAssistant, mosquitto: Mosquitto
+) -> None:
+    result = await start_user_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], bell_input(mosquitto, broker="bell-broker.invalid")
+    )
+    assert result["errors"] == {"base": "cannot_connect_name_not_found"}
+    assert result["description_placeholders"]["host"] == "bell-broker.invalid"
 
 
 @pytest.mark.parametrize(
@@ -211,8 +283,14 @@ async def test_same_broker_and_topic_cannot_be_added_twice(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], bell_input(mosquitto)
     )
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "already_configured"
+    # An error on the topic, not an abort: the user changes the topic, nothing else.
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_TOPIC: "topic_in_use"}
+    assert defaults_of(result)[CONF_BROKER] == mosquitto.host
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], bell_input(mosquitto, topic="blynk-bell/second")
+    )
+    assert result["step_id"] == "blynk"
 
 
 async def test_another_topic_on_the_same_broker_is_a_new_bell(
@@ -246,12 +324,13 @@ async def test_blynk_step_errors(
     result = await hass.config_entries.flow.async_configure(
         flow_id, {CONF_TOKEN: "not-a-token", CONF_BLYNK_SERVER: cloud.url}
     )
-    assert result["errors"] == {"base": "invalid_auth"}
+    assert result["errors"] == {"base": "invalid_token"}
+    assert result["description_placeholders"]["host"] == "127.0.0.1"
 
     result = await hass.config_entries.flow.async_configure(
         flow_id, {CONF_TOKEN: TOKEN, CONF_BLYNK_SERVER: f"mqtt://127.0.0.1:{free_port()}"}
     )
-    assert result["errors"] == {"base": "cannot_connect"}
+    assert result["errors"] == {"base": "cannot_connect_refused"}
 
     result = await hass.config_entries.flow.async_configure(
         flow_id, {CONF_TOKEN: TOKEN, CONF_BLYNK_SERVER: cloud.url}
@@ -313,11 +392,11 @@ async def test_reconfigure_cannot_connect(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], bell_input(mosquitto, port=free_port())
     )
-    assert result["errors"] == {"base": "cannot_connect"}
+    assert result["errors"] == {"base": "cannot_connect_refused"}
     assert bell_entry.data[CONF_PORT] == mosquitto.port
 
 
-async def test_reconfigure_onto_another_bell_aborts(
+async def test_reconfigure_onto_another_bell_is_a_topic_error(
     hass: HomeAssistant,
     mosquitto: Mosquitto,
     bell_entry: MockConfigEntry,
@@ -329,8 +408,8 @@ async def test_reconfigure_onto_another_bell_aborts(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], bell_input(mosquitto, topic="Terrace bell")
     )
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "already_configured"
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_TOPIC: "topic_in_use"}
     assert bell_entry.data[CONF_TOPIC] == TOPIC
 
 
@@ -344,13 +423,106 @@ async def test_reconfigure_adds_and_checks_heater_token(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_TOKEN: "wrong", CONF_BLYNK_SERVER: cloud.url}
     )
-    assert result["errors"] == {"base": "invalid_auth"}
+    assert result["errors"] == {"base": "invalid_token"}
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_TOKEN: TOKEN, CONF_BLYNK_SERVER: cloud.url}
     )
     assert result["reason"] == "reconfigure_successful"
     assert bell_entry.data[CONF_TOKEN] == TOKEN
     assert bell_entry.data[CONF_BLYNK_SERVER] == cloud.url
+
+
+SECRET_KEY = "9d" * 32
+
+
+@pytest.fixture
+async def secret_entry(
+    hass: HomeAssistant,
+    secured_broker: Mosquitto,
+    cloud: BlynkCloud,
+    make_entry: Callable[..., MockConfigEntry],
+) -> MockConfigEntry:
+    """A loaded entry with a broker password, a Blynk token and a bell key."""
+    data = {
+        **bell_input(secured_broker, username="waiter", password="s3cret"),
+        CONF_BELL_KEY: SECRET_KEY,
+        CONF_TOKEN: TOKEN,
+        CONF_BLYNK_SERVER: cloud.url,
+    }
+    entry = make_entry(data)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
+def assert_no_secret(result: Mapping[str, Any]) -> None:
+    shown = repr(result) + repr(defaults_of(result))
+    for secret in ("s3cret", TOKEN, SECRET_KEY):
+        assert secret not in shown
+
+
+async def test_reconfigure_never_sends_a_stored_secret_and_empty_keeps_it(
+    hass: HomeAssistant, secured_broker: Mosquitto, secret_entry: MockConfigEntry
+) -> None:
+    result = await secret_entry.start_reconfigure_flow(hass)
+    assert_no_secret(result)
+    assert defaults_of(result)[CONF_USERNAME] == "waiter"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        bell_input(secured_broker, username="waiter", password="", topic="blynk-bell/moved"),
+    )
+    assert result["step_id"] == "reconfigure_blynk"  # The stored password still logs in.
+    assert_no_secret(result)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_TOKEN: ""})
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert secret_entry.data[CONF_PASSWORD] == "s3cret"
+    assert secret_entry.data[CONF_TOKEN] == TOKEN
+    assert secret_entry.data[CONF_BELL_KEY] == SECRET_KEY
+    assert secret_entry.data[CONF_TOPIC] == "blynk-bell/moved"
+
+
+async def test_reauth_never_sends_a_stored_secret(
+    hass: HomeAssistant, secret_entry: MockConfigEntry
+) -> None:
+    result = await secret_entry.start_reauth_flow(hass)
+    assert_no_secret(result)
+    bell = await secret_entry.start_reauth_flow(hass, data={"target": "bell"})
+    assert bell["step_id"] == "reauth_bell"
+    assert_no_secret(bell)
+
+
+async def test_reconfigure_can_make_a_new_key_or_drop_it(
+    hass: HomeAssistant, secured_broker: Mosquitto, secret_entry: MockConfigEntry
+) -> None:
+    login = {CONF_USERNAME: "waiter", CONF_PASSWORD: ""}
+    result = await secret_entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**bell_input(secured_broker, **login), "signing": "new_key"}
+    )
+    assert result["step_id"] == "reconfigure_bell_key"
+    new_key = re.search(
+        r'BELL_KEY = "([0-9a-f]{64})"', result["description_placeholders"]["config_lines"]
+    )
+    assert new_key is not None
+    assert new_key.group(1) != SECRET_KEY
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert secret_entry.data[CONF_BELL_KEY] == new_key.group(1)
+
+    result = await secret_entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**bell_input(secured_broker, **login), "signing": "unsigned"}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"remove_heater": True}
+    )
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert secret_entry.data[CONF_BELL_KEY] == ""
+    assert secret_entry.data[CONF_TOKEN] == ""
 
 
 async def test_reauth_asks_for_a_new_token(
@@ -367,7 +539,7 @@ async def test_reauth_asks_for_a_new_token(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_TOKEN: "still-wrong"}
     )
-    assert result["errors"] == {"base": "invalid_auth"}
+    assert result["errors"] == {"base": "invalid_token"}
 
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_TOKEN: TOKEN})
     assert result["type"] is FlowResultType.ABORT

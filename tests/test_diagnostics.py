@@ -15,7 +15,13 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from blynk_emulator import BlynkCloud
-from custom_components.blynk_bell.const import CONF_PASSWORD, CONF_TOKEN, CONF_USERNAME
+from custom_components.blynk_bell.const import (
+    CONF_BELL_KEY,
+    CONF_PASSWORD,
+    CONF_TOKEN,
+    CONF_USERNAME,
+)
+from custom_components.blynk_bell.protocol.signing import key_bytes, press_text, sign
 
 from .conftest import TOKEN, TOPIC
 from .helpers import wait_for
@@ -69,3 +75,54 @@ async def test_diagnostics_of_a_bell_without_heater(
     assert diagnostics["heater"] is None
     assert list(diagnostics["bell"]["calling"]) == ["2"]  # JSON keys are text.
     assert diagnostics["bell"]["bell_online"] is None
+
+
+async def test_diagnostics_count_rejected_messages_and_hide_the_bell_key(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    bell_data: dict[str, Any],
+    make_entry: Callable[..., MockConfigEntry],
+    mosquitto: Mosquitto,
+) -> None:
+    assert await async_setup_component(hass, "diagnostics", {})
+    key = "6f" * 32
+    entry = make_entry({**bell_data, CONF_BELL_KEY: key})
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await wait_for(hass, lambda: entry.runtime_data.bell.available)
+    text = press_text(TOPIC, button=1, event="press", boot=2, seq=1, age_ms=0)
+    signed = json.dumps(
+        {
+            "button": 1,
+            "event": "press",
+            "boot": 2,
+            "seq": 1,
+            "age_ms": 0,
+            "sig": sign(key_bytes(key), text),
+        }
+    )
+    for payload in (
+        "button 1 is pressed",  # unsigned
+        signed.replace('"seq": 1', '"seq": 2'),  # bad signature
+        '{"button": 1, "sig": "00", "boot": 1, "seq": 1, "age_ms": 1e20}',  # garbage
+        '{"button": 99, "sig": "00", "boot": 1, "seq": 1, "event": "press", "age_ms": 0}',
+        signed,
+        signed,  # replay
+    ):
+        await mosquitto.publish(TOPIC, payload)
+    await wait_for(hass, lambda: entry.runtime_data.bell.gate.rejected.total() == 5)
+
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    assert key not in json.dumps(diagnostics)
+    bell = diagnostics["bell"]
+    assert bell["signed"] is True
+    assert bell["accepted_presses"] == 1
+    assert bell["last_accepted_press"] == [2, 1]
+    assert bell["rejected"] == {
+        **dict.fromkeys(bell["rejected"], 0),
+        "unsigned": 1,
+        "bad_signature": 1,
+        "garbage": 1,
+        "out_of_range": 1,
+        "replay": 1,
+    }
+    await hass.config_entries.async_unload(entry.entry_id)

@@ -61,6 +61,7 @@ async def test_tls_broker_with_trusted_certificate(
     hass: HomeAssistant, tls_broker: Mosquitto, trusted_ca: None, bell_data: dict[str, Any]
 ) -> None:
     bell_input = {k: v for k, v in bell_data.items() if k not in ("token", "blynk_server")}
+    bell_input["bell_key"] = ""
     result = await _configure(hass, {**bell_input, CONF_PORT: tls_broker.port, CONF_TLS: True})
     assert result["step_id"] == "blynk"
     result = dict(await hass.config_entries.flow.async_configure(result["flow_id"], {}))
@@ -81,5 +82,8 @@ async def test_tls_broker_with_untrusted_certificate_is_refused(
 ) -> None:
     system_tls_context.cache_clear()
     bell_input = {k: v for k, v in bell_data.items() if k not in ("token", "blynk_server")}
+    bell_input["bell_key"] = ""
     result = await _configure(hass, {**bell_input, CONF_PORT: tls_broker.port, CONF_TLS: True})
-    assert result["errors"] == {"base": "cannot_connect"}
+    assert result["errors"] == {"base": "cannot_connect_tls_untrusted"}
+    assert result["description_placeholders"]["host"] == tls_broker.host
+    assert "certificate" in result["description_placeholders"]["error"]

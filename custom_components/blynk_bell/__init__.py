@@ -13,6 +13,7 @@ from .assist import async_answer_table_questions, async_prepare_new_entities
 from .blynk_heater import BlynkHeater
 from .const import CONF_TOKEN, DOMAIN, ISSUE_TOKEN_CONFLICT
 from .entity import table_of_unique_id
+from .security import async_check_public_broker, async_remove_public_broker_issue
 from .service_bell import ServiceBell
 
 PLATFORMS: list[Platform] = [
@@ -36,6 +37,7 @@ type BlynkBellConfigEntry = ConfigEntry[BlynkBellData]
 
 async def async_setup_entry(hass: HomeAssistant, entry: BlynkBellConfigEntry) -> bool:
     """Connect to the bell broker and set up the entities."""
+    async_check_public_broker(hass, entry)
     bell = ServiceBell(hass, entry)
     await bell.async_start()
     entry.async_on_unload(bell.async_stop)
@@ -62,8 +64,9 @@ async def async_unload_entry(hass: HomeAssistant, entry: BlynkBellConfigEntry) -
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: BlynkBellConfigEntry) -> None:
-    """Remove the entry's repair issue with it."""
+    """Remove the entry's repair issues with it."""
     ir.async_delete_issue(hass, DOMAIN, f"{ISSUE_TOKEN_CONFLICT}_{entry.entry_id}")
+    async_remove_public_broker_issue(hass, entry)
 
 
 def _remove_entities_of_removed_tables(

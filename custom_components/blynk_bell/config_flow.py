@@ -1,11 +1,15 @@
-"""Config flow: the bell broker and topic, then the optional Blynk heater token.
+"""Config flow: the bell broker, topic and key, then the optional Blynk heater token.
 
-Every step that names a server connects to it before saving (test-before-configure).
+Every step that names a server connects to it before saving (test-before-configure),
+and says which server failed and why. Stored secrets (the broker password, the Blynk
+token, the bell key) are never sent back to the browser: in reconfigure and reauth an
+empty secret field keeps what is stored.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+import secrets
 from typing import Any
 import uuid
 
@@ -33,6 +37,7 @@ from homeassistant.helpers.selector import (
 import voluptuous as vol
 
 from .const import (
+    CONF_BELL_KEY,
     CONF_BLYNK_SERVER,
     CONF_BROKER,
     CONF_BUTTONS,
@@ -53,7 +58,6 @@ from .const import (
     DEFAULT_HYSTERESIS,
     DEFAULT_PORT,
     DEFAULT_RESET_AFTER,
-    DEFAULT_TOPIC,
     DOMAIN,
     HEATER_MODE_ENTITIES,
     HEATER_MODE_SIMULATED,
@@ -69,40 +73,65 @@ from .protocol.mqtt import (
     SessionOptions,
     async_check_connection,
 )
+from .protocol.signing import InvalidKey, generate_key, normalize_key
 from .service_bell import bell_endpoint
 
 REAUTH_TARGET = "target"
 REAUTH_BELL = "bell"
+# Reconfigure: what to do with the bell key (an empty key field keeps the stored one).
+CONF_SIGNING = "signing"
+SIGNING_KEEP = "keep"
+SIGNING_NEW_KEY = "new_key"
+SIGNING_UNSIGNED = "unsigned"
+CONF_REMOVE_HEATER = "remove_heater"
+NEW_TOPIC_PREFIX = "blynk-bell/"
 
 _PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 _PORT = vol.All(
     NumberSelector(NumberSelectorConfig(min=1, max=65535, mode=NumberSelectorMode.BOX)),
     vol.Coerce(int),
 )
-
-
-def _bell_schema(defaults: Mapping[str, Any]) -> vol.Schema:
-    return vol.Schema(
-        {
-            vol.Required(CONF_BROKER, default=defaults.get(CONF_BROKER, DEFAULT_BROKER)): str,
-            vol.Required(CONF_PORT, default=defaults.get(CONF_PORT, DEFAULT_PORT)): _PORT,
-            vol.Optional(CONF_USERNAME, default=defaults.get(CONF_USERNAME, "")): str,
-            vol.Optional(CONF_PASSWORD, default=defaults.get(CONF_PASSWORD, "")): _PASSWORD,
-            vol.Required(CONF_TLS, default=defaults.get(CONF_TLS, False)): BooleanSelector(),
-            vol.Required(CONF_TOPIC, default=defaults.get(CONF_TOPIC, DEFAULT_TOPIC)): str,
-        }
+_SIGNING = SelectSelector(
+    SelectSelectorConfig(
+        options=[SIGNING_KEEP, SIGNING_NEW_KEY, SIGNING_UNSIGNED],
+        translation_key=CONF_SIGNING,
+        mode=SelectSelectorMode.LIST,
     )
+)
 
 
-def _blynk_schema(defaults: Mapping[str, Any]) -> vol.Schema:
-    return vol.Schema(
-        {
-            vol.Optional(CONF_TOKEN, default=defaults.get(CONF_TOKEN, "")): _PASSWORD,
-            vol.Required(
-                CONF_BLYNK_SERVER, default=defaults.get(CONF_BLYNK_SERVER, DEFAULT_BLYNK_SERVER)
-            ): str,
-        }
-    )
+def new_bell_topic() -> str:
+    """Return a topic nobody else uses: the tutorial's is shared by every kit owner."""
+    return NEW_TOPIC_PREFIX + secrets.token_hex(5)
+
+
+def _bell_schema(defaults: Mapping[str, Any], *, new_bell: bool) -> vol.Schema:
+    """Return the broker form; secrets get no default, the browser must not see them."""
+    schema: dict[vol.Marker, Any] = {
+        vol.Required(CONF_BROKER, default=defaults.get(CONF_BROKER, DEFAULT_BROKER)): str,
+        vol.Required(CONF_PORT, default=defaults.get(CONF_PORT, DEFAULT_PORT)): _PORT,
+        vol.Optional(CONF_USERNAME, default=defaults.get(CONF_USERNAME, "")): str,
+        vol.Optional(CONF_PASSWORD, default=""): _PASSWORD,
+        vol.Required(CONF_TLS, default=defaults.get(CONF_TLS, False)): BooleanSelector(),
+        vol.Required(CONF_TOPIC, default=defaults[CONF_TOPIC]): str,
+    }
+    if new_bell:
+        # A fresh key, not a stored one: shown here and once more with the config line.
+        schema[vol.Optional(CONF_BELL_KEY, default=defaults[CONF_BELL_KEY])] = str
+    else:
+        schema[vol.Required(CONF_SIGNING, default=defaults[CONF_SIGNING])] = _SIGNING
+        schema[vol.Optional(CONF_BELL_KEY, default="")] = _PASSWORD
+    return vol.Schema(schema)
+
+
+def _blynk_schema(server: str, *, has_heater: bool = False) -> vol.Schema:
+    schema: dict[vol.Marker, Any] = {
+        vol.Optional(CONF_TOKEN, default=""): _PASSWORD,
+        vol.Required(CONF_BLYNK_SERVER, default=server): str,
+    }
+    if has_heater:
+        schema[vol.Required(CONF_REMOVE_HEATER, default=False)] = BooleanSelector()
+    return vol.Schema(schema)
 
 
 def _bell_unique_id(data: Mapping[str, Any]) -> str:
@@ -110,23 +139,72 @@ def _bell_unique_id(data: Mapping[str, Any]) -> str:
     return f"{data[CONF_BROKER].strip().lower()}:{data[CONF_PORT]}:{data[CONF_TOPIC]}"
 
 
-def _clean_bell_input(user_input: Mapping[str, Any]) -> dict[str, Any]:
+def _clean_bell_input(
+    user_input: Mapping[str, Any], stored: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Return the bell's settings; with `stored`, an empty password keeps the stored one."""
+    username = user_input.get(CONF_USERNAME, "").strip()
+    password = user_input.get(CONF_PASSWORD, "")
+    if not password and stored is not None and username:
+        password = stored.get(CONF_PASSWORD, "")
     return {
         CONF_BROKER: user_input[CONF_BROKER].strip(),
         CONF_PORT: int(user_input[CONF_PORT]),
-        CONF_USERNAME: user_input.get(CONF_USERNAME, "").strip(),
-        CONF_PASSWORD: user_input.get(CONF_PASSWORD, ""),
+        CONF_USERNAME: username,
+        CONF_PASSWORD: password if username else "",
         CONF_TLS: bool(user_input.get(CONF_TLS, False)),
         CONF_TOPIC: user_input[CONF_TOPIC],
     }
 
 
-async def _async_check_bell(data: Mapping[str, Any]) -> dict[str, str]:
-    """Return form errors for the bell settings; empty when the broker accepts them."""
+def _chosen_key(
+    user_input: Mapping[str, Any], stored: Mapping[str, Any] | None
+) -> tuple[str, dict[str, str]]:
+    """Return the bell key the form asks for ("" for none), or a form error."""
+    pasted = user_input.get(CONF_BELL_KEY, "").strip()
+    if pasted:
+        try:
+            return normalize_key(pasted), {}
+        except InvalidKey:
+            return "", {CONF_BELL_KEY: "invalid_bell_key"}
+    if stored is None:  # A new bell: an empty field means the tutorial's firmware.
+        return "", {}
+    signing = user_input.get(CONF_SIGNING, SIGNING_KEEP)
+    if signing == SIGNING_NEW_KEY:
+        return generate_key(), {}
+    if signing == SIGNING_UNSIGNED:
+        return "", {}
+    return stored.get(CONF_BELL_KEY, ""), {}
+
+
+def _connect_error(err: CannotConnect | InvalidAuth, *, blynk: bool = False) -> str:
+    if isinstance(err, InvalidAuth):
+        return "invalid_token" if blynk else "invalid_auth"
+    return f"cannot_connect_{err.kind}"
+
+
+async def _async_check(
+    endpoint: Endpoint, options: SessionOptions, *, blynk: bool = False
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Connect once; return form errors and the placeholders that explain them."""
+    placeholders = {"host": endpoint.host, "port": str(endpoint.port), "error": ""}
+    try:
+        await async_check_connection(endpoint, options)
+    except (CannotConnect, InvalidAuth) as err:
+        placeholders["error"] = str(err)
+        return {"base": _connect_error(err, blynk=blynk)}, placeholders
+    return {}, placeholders
+
+
+async def _async_check_bell(
+    data: Mapping[str, Any],
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Return form errors for the bell settings; none when the broker accepts them."""
+    placeholders = {"host": data[CONF_BROKER], "port": str(data[CONF_PORT]), "error": ""}
     if not data[CONF_BROKER]:
-        return {CONF_BROKER: "invalid_broker"}
+        return {CONF_BROKER: "invalid_broker"}, placeholders
     if validate_topic(data[CONF_TOPIC]) is not None:
-        return {CONF_TOPIC: "invalid_topic"}
+        return {CONF_TOPIC: "invalid_topic"}, placeholders
     options = SessionOptions(
         # A throwaway id: the entry's own id would take over its persistent session.
         client_id=f"blynkbell-check-{uuid.uuid4().hex[:6]}",
@@ -136,25 +214,18 @@ async def _async_check_bell(data: Mapping[str, Any]) -> dict[str, str]:
     return await _async_check(bell_endpoint(data), options)
 
 
-async def _async_check_blynk(data: Mapping[str, Any]) -> dict[str, str]:
-    """Return form errors for the Blynk settings; empty when Blynk accepts the token."""
+async def _async_check_blynk(
+    data: Mapping[str, Any],
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Return form errors for the Blynk settings; none when Blynk accepts the token."""
     try:
         endpoint = Endpoint.from_url(data[CONF_BLYNK_SERVER])
     except InvalidEndpoint:
-        return {CONF_BLYNK_SERVER: "invalid_server_url"}
+        return {CONF_BLYNK_SERVER: "invalid_server_url"}, {"host": "", "port": "", "error": ""}
+    placeholders = {"host": endpoint.host, "port": str(endpoint.port), "error": ""}
     if not data[CONF_TOKEN]:
-        return {}
-    return await _async_check(endpoint, blynk_session_options(data[CONF_TOKEN]))
-
-
-async def _async_check(endpoint: Endpoint, options: SessionOptions) -> dict[str, str]:
-    try:
-        await async_check_connection(endpoint, options)
-    except InvalidAuth:
-        return {"base": "invalid_auth"}
-    except CannotConnect:
-        return {"base": "cannot_connect"}
-    return {}
+        return {}, placeholders
+    return await _async_check(endpoint, blynk_session_options(data[CONF_TOKEN]), blynk=True)
 
 
 def _clean_blynk_input(user_input: Mapping[str, Any]) -> dict[str, Any]:
@@ -164,14 +235,28 @@ def _clean_blynk_input(user_input: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def firmware_config_lines(data: Mapping[str, Any]) -> str:
+    """Return the lines of the firmware's config.py that must match this entry."""
+    lines = [
+        f"BROKER = {data[CONF_BROKER]!r}",
+        f"PORT = {data[CONF_PORT]}",
+        f"TLS = {bool(data[CONF_TLS])}",
+        f"TOPIC = {data[CONF_TOPIC]!r}",
+    ]
+    if data.get(CONF_BELL_KEY):
+        lines.append(f'BELL_KEY = "{data[CONF_BELL_KEY]}"')
+    return "\n".join(lines)
+
+
 class BlynkBellConfigFlow(ConfigFlow, domain=DOMAIN):
     """Set up a service bell and, optionally, a Blynk heater."""
 
     VERSION = 1
 
     def __init__(self) -> None:
-        """Start with nothing entered."""
+        """Start with nothing entered, a unique topic and a fresh key to suggest."""
         self._bell: dict[str, Any] = {}
+        self._suggested = {CONF_TOPIC: new_bell_topic(), CONF_BELL_KEY: generate_key()}
 
     @staticmethod
     @callback
@@ -180,82 +265,136 @@ class BlynkBellConfigFlow(ConfigFlow, domain=DOMAIN):
         return BlynkBellOptionsFlow()
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Ask for the bell broker and topic."""
+        """Ask for the bell broker, its topic and key."""
         errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {"host": "", "port": "", "error": ""}
         if user_input is not None:
             data = _clean_bell_input(user_input)
-            await self.async_set_unique_id(_bell_unique_id(data))
-            self._abort_if_unique_id_configured()
-            if not (errors := await _async_check_bell(data)):
-                self._bell = data
+            key, errors = _chosen_key(user_input, None)
+            if not errors and self._unique_id_taken(_bell_unique_id(data)):
+                errors = {CONF_TOPIC: "topic_in_use"}
+            if not errors:
+                errors, placeholders = await _async_check_bell(data)
+            if not errors:
+                await self.async_set_unique_id(_bell_unique_id(data))
+                self._bell = {**data, CONF_BELL_KEY: key}
+                if key:
+                    return await self.async_step_bell_key()
                 return await self.async_step_blynk()
         return self.async_show_form(
             step_id="user",
-            data_schema=self.add_suggested_values_to_schema(_bell_schema({}), user_input),
+            data_schema=_bell_schema({**self._suggested, **(user_input or {})}, new_bell=True),
             errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def async_step_bell_key(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show the key once, with the lines to paste into the firmware's config.py."""
+        if user_input is not None:
+            return await self.async_step_blynk()
+        return self.async_show_form(
+            step_id="bell_key",
+            data_schema=vol.Schema({}),
+            description_placeholders={"config_lines": firmware_config_lines(self._bell)},
         )
 
     async def async_step_blynk(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask for the Blynk heater's auth token; empty means no heater."""
         errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {"host": "", "port": "", "error": ""}
         if user_input is not None:
             data = _clean_blynk_input(user_input)
-            errors = self._token_in_use(data[CONF_TOKEN]) or await _async_check_blynk(data)
+            errors = self._token_in_use(data[CONF_TOKEN])
+            if not errors:
+                errors, placeholders = await _async_check_blynk(data)
             if not errors:
                 return self.async_create_entry(
                     title=f"{self._bell[CONF_TOPIC]} on {self._bell[CONF_BROKER]}",
                     data={**self._bell, **data},
                 )
+        server = (user_input or {}).get(CONF_BLYNK_SERVER, DEFAULT_BLYNK_SERVER)
         return self.async_show_form(
             step_id="blynk",
-            data_schema=self.add_suggested_values_to_schema(_blynk_schema({}), user_input),
+            data_schema=_blynk_schema(server),
             errors=errors,
+            description_placeholders=placeholders,
         )
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Change the bell broker or topic."""
+        """Change the bell broker, topic, login or key."""
         entry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {"host": "", "port": "", "error": ""}
         if user_input is not None:
-            data = _clean_bell_input(user_input)
-            unique_id = _bell_unique_id(data)
-            if self._unique_id_taken(unique_id, entry):
-                return self.async_abort(reason="already_configured")
-            if not (errors := await _async_check_bell(data)):
-                self._bell = data
+            data = _clean_bell_input(user_input, entry.data)
+            key, errors = _chosen_key(user_input, entry.data)
+            if not errors and self._unique_id_taken(_bell_unique_id(data), entry):
+                errors = {CONF_TOPIC: "topic_in_use"}
+            if not errors:
+                errors, placeholders = await _async_check_bell(data)
+            if not errors:
+                self._bell = {**data, CONF_BELL_KEY: key}
+                if key and key != entry.data.get(CONF_BELL_KEY):
+                    return await self.async_step_reconfigure_bell_key()
                 return await self.async_step_reconfigure_blynk()
+        signing = SIGNING_KEEP if entry.data.get(CONF_BELL_KEY) else SIGNING_UNSIGNED
+        defaults = {**entry.data, CONF_SIGNING: signing, **(user_input or {})}
         return self.async_show_form(
             step_id="reconfigure",
-            data_schema=_bell_schema(user_input or entry.data),
+            data_schema=_bell_schema(defaults, new_bell=False),
             errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def async_step_reconfigure_bell_key(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show a new key once, with the lines to paste into the firmware's config.py."""
+        if user_input is not None:
+            return await self.async_step_reconfigure_blynk()
+        return self.async_show_form(
+            step_id="reconfigure_bell_key",
+            data_schema=vol.Schema({}),
+            description_placeholders={"config_lines": firmware_config_lines(self._bell)},
         )
 
     async def async_step_reconfigure_blynk(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Change the Blynk token or server."""
+        """Change the Blynk token or server; an empty token keeps the stored one."""
         entry = self._get_reconfigure_entry()
+        has_heater = bool(entry.data.get(CONF_TOKEN))
         errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {"host": "", "port": "", "error": ""}
         if user_input is not None:
             data = _clean_blynk_input(user_input)
+            if user_input.get(CONF_REMOVE_HEATER):
+                data[CONF_TOKEN] = ""
+            elif not data[CONF_TOKEN]:
+                data[CONF_TOKEN] = entry.data.get(CONF_TOKEN, "")
             unchanged = all(data[key] == entry.data.get(key) for key in data)
             # Checking an unchanged token would kick our own running connection.
-            if unchanged or not (
-                errors := self._token_in_use(data[CONF_TOKEN], entry)
-                or await _async_check_blynk(data)
-            ):
+            if not unchanged:
+                errors = self._token_in_use(data[CONF_TOKEN], entry)
+                if not errors:
+                    errors, placeholders = await _async_check_blynk(data)
+            if not errors:
                 return self.async_update_reload_and_abort(
                     entry,
                     unique_id=_bell_unique_id(self._bell),
                     title=f"{self._bell[CONF_TOPIC]} on {self._bell[CONF_BROKER]}",
                     data={**entry.data, **self._bell, **data},
                 )
+        server = (user_input or entry.data).get(CONF_BLYNK_SERVER) or DEFAULT_BLYNK_SERVER
         return self.async_show_form(
             step_id="reconfigure_blynk",
-            data_schema=_blynk_schema(user_input or entry.data),
+            data_schema=_blynk_schema(server, has_heater=has_heater),
             errors=errors,
+            description_placeholders=placeholders,
         )
 
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
@@ -270,12 +409,14 @@ class BlynkBellConfigFlow(ConfigFlow, domain=DOMAIN):
         """Ask for a new Blynk auth token."""
         entry = self._get_reauth_entry()
         errors: dict[str, str] = {}
+        server = entry.data.get(CONF_BLYNK_SERVER) or DEFAULT_BLYNK_SERVER
+        placeholders = {"title": entry.title, "host": server, "port": "", "error": ""}
         if user_input is not None:
-            data = {
-                CONF_TOKEN: user_input[CONF_TOKEN].strip(),
-                CONF_BLYNK_SERVER: entry.data.get(CONF_BLYNK_SERVER, DEFAULT_BLYNK_SERVER),
-            }
-            errors = self._token_in_use(data[CONF_TOKEN], entry) or await _async_check_blynk(data)
+            data = {CONF_TOKEN: user_input[CONF_TOKEN].strip(), CONF_BLYNK_SERVER: server}
+            errors = self._token_in_use(data[CONF_TOKEN], entry)
+            if not errors:
+                errors, checked = await _async_check_blynk(data)
+                placeholders |= checked
             if not errors:
                 return self.async_update_reload_and_abort(
                     entry, data_updates={CONF_TOKEN: data[CONF_TOKEN]}
@@ -284,18 +425,26 @@ class BlynkBellConfigFlow(ConfigFlow, domain=DOMAIN):
             step_id="reauth_confirm",
             data_schema=vol.Schema({vol.Required(CONF_TOKEN): _PASSWORD}),
             errors=errors,
-            description_placeholders={"title": entry.title},
+            description_placeholders=placeholders,
         )
 
     async def async_step_reauth_bell(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Ask for new bell broker credentials."""
+        """Ask for new bell broker credentials; an empty password keeps the stored one."""
         entry = self._get_reauth_entry()
         errors: dict[str, str] = {}
+        placeholders = {
+            "broker": entry.data[CONF_BROKER],
+            "host": entry.data[CONF_BROKER],
+            "port": str(entry.data[CONF_PORT]),
+            "error": "",
+        }
         if user_input is not None:
-            data = _clean_bell_input({**entry.data, **user_input})
-            if not (errors := await _async_check_bell(data)):
+            data = _clean_bell_input({**entry.data, **user_input}, entry.data)
+            errors, checked = await _async_check_bell(data)
+            placeholders |= checked
+            if not errors:
                 return self.async_update_reload_and_abort(
                     entry,
                     data_updates={
@@ -312,12 +461,13 @@ class BlynkBellConfigFlow(ConfigFlow, domain=DOMAIN):
                 }
             ),
             errors=errors,
-            description_placeholders={"broker": entry.data[CONF_BROKER]},
+            description_placeholders=placeholders,
         )
 
-    def _unique_id_taken(self, unique_id: str, entry: ConfigEntry) -> bool:
+    def _unique_id_taken(self, unique_id: str, entry: ConfigEntry | None = None) -> bool:
+        own_id = entry.entry_id if entry else None
         return any(
-            other.unique_id == unique_id and other.entry_id != entry.entry_id
+            other.unique_id == unique_id and other.entry_id != own_id
             for other in self._async_current_entries(include_ignore=False)
         )
 

@@ -8,10 +8,11 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
 from . import BlynkBellConfigEntry
-from .const import CONF_PASSWORD, CONF_TOKEN, CONF_USERNAME
+from .const import CONF_BELL_KEY, CONF_PASSWORD, CONF_TOKEN, CONF_USERNAME
+from .protocol.bell import Rejection
 from .protocol.mqtt import MqttLink
 
-TO_REDACT = {CONF_TOKEN, CONF_PASSWORD, CONF_USERNAME}
+TO_REDACT = {CONF_TOKEN, CONF_PASSWORD, CONF_USERNAME, CONF_BELL_KEY}
 
 
 def _link_diagnostics(link: MqttLink) -> dict[str, Any]:
@@ -40,6 +41,10 @@ async def async_get_config_entry_diagnostics(
             "tables": bell.tables,
             "reset_after_seconds": bell.reset_after.total_seconds(),
             "bell_online": bell.bell_online,
+            "signed": bell.gate.keyed,
+            "accepted_presses": bell.gate.accepted,
+            "last_accepted_press": bell.gate.memory.last_press,
+            "rejected": {reason.value: bell.gate.rejected[reason] for reason in Rejection},
             "calling": {
                 table: called_at.isoformat()
                 for table in range(1, bell.tables + 1)
