@@ -595,8 +595,9 @@ async def test_bell_broker_outage_neither_notifies_again_nor_ends_the_reminders(
 
     await mosquitto.stop()
     await until(lambda: state_of(hass, EVENT.format(1)) == STATE_UNAVAILABLE)
+    assert state_of(hass, CALLING.format(1)) == STATE_ON  # The call goes on meanwhile.
     await mosquitto.start()
-    await until(lambda: state_of(hass, CALLING.format(1)) == STATE_ON, timeout=15)
+    await until(lambda: state_of(hass, EVENT.format(1)) != STATE_UNAVAILABLE, timeout=15)
     await press(mosquitto, 4)
     assert await phone_shows(phone, 2) == ["Table 1 is calling", "Table 4 is calling"]
 

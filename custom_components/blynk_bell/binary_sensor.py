@@ -60,6 +60,7 @@ class TableCalling(TableEntity, BinarySensorEntity, RestoreEntity):
     """On from a press until acknowledged, cancelled, or `reset_after` passes."""
 
     _attr_translation_key = "table_calling"
+    _follows_link = False  # A call is Home Assistant's: it goes on while the broker is away.
 
     def __init__(self, bell: ServiceBell, table: int) -> None:
         """Bind to one table."""

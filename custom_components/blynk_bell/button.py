@@ -27,6 +27,7 @@ class AcknowledgeTable(TableEntity, ButtonEntity):
     """The waiter has seen the call."""
 
     _attr_translation_key = "acknowledge"
+    _follows_link = False  # A call is Home Assistant's: it goes on while the broker is away.
 
     def __init__(self, bell: ServiceBell, table: int) -> None:
         """Bind to one table."""

@@ -44,6 +44,9 @@ class BellEntity(Entity):
     _attr_should_poll = False
     # Which table's changes wake this entity; None hears them all.
     _listen_table: int | None = None
+    # False for what lives in Home Assistant alone (a call, acknowledging it): usable
+    # while the bell broker is out of reach.
+    _follows_link = True
 
     def __init__(self, bell: ServiceBell, unique_id: str) -> None:
         """Attach the entity to the bell device."""
@@ -53,8 +56,8 @@ class BellEntity(Entity):
 
     @property
     def available(self) -> bool:
-        """Follow the bell broker link."""
-        return self.bell.available
+        """Follow the bell broker link, unless the entity needs no broker."""
+        return self.bell.available or not self._follows_link
 
     async def async_added_to_hass(self) -> None:
         """Listen to the bell."""

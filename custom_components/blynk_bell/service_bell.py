@@ -12,7 +12,8 @@ import time
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP
+from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.helpers.storage import Store
@@ -62,9 +63,12 @@ PACE_PER_SECOND = 2.0
 PACE_LIMIT = 64
 MAX_UNHEARD_PRESSES = 16
 # What the gate must remember (the keyed bell's last press) is written this long after it
-# changed, and at once when the entry unloads.
+# changed, and at once when the entry unloads, with the time we stopped listening.
 MEMORY_SAVE_DELAY = 2.0
 STORAGE_VERSION = 1
+# Messages this soon after connecting to a persistent session are the broker's backlog:
+# presses made while we were away.
+BACKLOG_WINDOW = 1.0
 
 
 def bell_endpoint(data: Mapping[str, Any]) -> Endpoint:
@@ -129,6 +133,15 @@ class ServiceBell:
             hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}.bell"
         )
         self._pacers: dict[int, Pacer[tuple[Press, datetime]]] = {}
+        # Tables whose call a delivered message decided since set-up: a restored state
+        # from before the restart must not undo that (a cancel stays cancelled).
+        self._decided: set[int] = set()
+        # Since when nobody listened (Home Assistant away, or the broker lost), and until
+        # when messages count as the backlog of that time; None when unknown.
+        self._away_since: datetime | None = None
+        self._away_for: timedelta | None = None
+        self._backlog_until = 0.0
+        self._unsub_stop: CALLBACK_TYPE | None = None
         self._pace_timer: asyncio.TimerHandle | None = None
         self._invalid_warning = Throttle(INVALID_PAYLOAD_WARNING_INTERVAL)
         self._lost_logged = False
@@ -146,11 +159,17 @@ class ServiceBell:
         already checked against the last one accepted before it.
         """
         self._started = True
+        stored = await self._memory.async_load() or {}
         self.gate = BellGate(
-            self.topic,
-            self.tables,
-            self.gate.key,
-            GateMemory.from_dict(await self._memory.async_load()),
+            self.topic, self.tables, self.gate.key, GateMemory.from_dict(stored.get("gate"))
+        )
+        # When we last stopped listening; unknown after a crash.
+        stopped_at = stored.get("stopped_at")
+        if isinstance(stopped_at, str):
+            self._away_since = dt_util.parse_datetime(stopped_at)
+        # Home Assistant stops without unloading entries: note the time then too.
+        self._unsub_stop = self.hass.bus.async_listen_once(
+            EVENT_HOMEASSISTANT_STOP, self._handle_hass_stop
         )
         self.link.start()
         if await self.link.async_wait_connected(SETUP_CONNECT_TIMEOUT):
@@ -179,8 +198,16 @@ class ServiceBell:
         if self._pace_timer is not None:
             self._pace_timer.cancel()
             self._pace_timer = None
-        if self.gate.keyed:
-            await self._memory.async_save(self.gate.memory.as_dict())
+        if self._unsub_stop is not None:
+            self._unsub_stop()
+            self._unsub_stop = None
+        await self._memory.async_save(self._memory_data(stopped=True))
+
+    @callback
+    def _handle_hass_stop(self, _event: Event) -> None:
+        self._unsub_stop = None
+        # Written by the store's final write, after every delayed save.
+        self._memory.async_delay_save(lambda: self._memory_data(stopped=True), 0)
 
     # Listeners -----------------------------------------------------------------------
 
@@ -234,7 +261,13 @@ class ServiceBell:
 
     @callback
     def restore_call(self, table: int, called_at: datetime) -> None:
-        """Resume a call from before a restart if it is still within `reset_after`."""
+        """Resume a call from before a restart if it is still within `reset_after`.
+
+        Only when nothing newer decided the table: what the broker delivered from the
+        persistent session (a cancel, a fresh press) happened after the restored state.
+        """
+        if table in self._decided:
+            return
         if 1 <= table <= self.tables and dt_util.utcnow() < called_at + self.reset_after:
             self._start_call(table, called_at)
 
@@ -263,7 +296,8 @@ class ServiceBell:
     # MQTT ----------------------------------------------------------------------------
 
     @callback
-    def _handle_connected(self, _session_present: bool) -> None:
+    def _handle_connected(self, session_present: bool) -> None:
+        self._note_connected(session_present)
         if self._lost_logged:
             _LOGGER.info("Reconnected to the bell broker %s", self.broker)
             self._lost_logged = False
@@ -271,6 +305,7 @@ class ServiceBell:
 
     @callback
     def _handle_disconnected(self, reason: str) -> None:
+        self._away_since = self._away_since or dt_util.utcnow()
         if self._started and not self._lost_logged:
             _LOGGER.warning(
                 "Lost the bell broker %s (%s); reconnecting in the background",
@@ -345,15 +380,37 @@ class ServiceBell:
     def _remember(self) -> None:
         self._memory.async_delay_save(self._memory_data, MEMORY_SAVE_DELAY)
 
-    def _memory_data(self) -> dict[str, Any]:
-        return self.gate.memory.as_dict()
+    def _memory_data(self, *, stopped: bool = False) -> dict[str, Any]:
+        return {
+            "gate": self.gate.memory.as_dict(),
+            "stopped_at": dt_util.utcnow().isoformat() if stopped else None,
+        }
+
+    def _note_connected(self, session_present: bool) -> None:
+        """Work out how long nobody listened: the backlog that follows is from then."""
+        now = dt_util.utcnow()
+        self._away_for = None if self._away_since is None else now - self._away_since
+        self._away_since = None
+        self._backlog_until = time.monotonic() + BACKLOG_WINDOW if session_present else 0.0
+
+    def _may_call(self, press: Press, pressed_at: datetime, now: datetime) -> bool:
+        """Tell whether a press is recent enough to start a call.
+
+        A press without `age_ms` in the backlog (the tutorial's text, queued by the
+        broker) happened at some unknown time while nobody listened: it calls only if
+        that time was shorter than `reset_after`.
+        """
+        if press.age_ms is None and time.monotonic() < self._backlog_until:
+            return self._away_for is not None and self._away_for < self.reset_after
+        return now < pressed_at + self.reset_after
 
     def _record_press(self, press: Press, pressed_at: datetime) -> None:
         now = dt_util.utcnow()
         table = press.button
+        self._decided.add(table)
         if press.type is PressType.LONG_PRESS:
             self._end_call(table)  # The guest cancelled the call.
-        elif now < pressed_at + self.reset_after:
+        elif self._may_call(press, pressed_at, now):
             self._start_call(table, pressed_at)
         if listeners := self._press_listeners.get(table):
             for listener in list(listeners):
