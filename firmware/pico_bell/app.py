@@ -13,15 +13,16 @@ shown a sign of life recently, so a hang in either one resets the board.
 
 import asyncio
 
-from . import VERSION
+from . import VERSION, bootcount
 from . import led as ledstate
 from .backoff import Backoff
 from .board import Board
 from .buttons import Debouncer, EdgeLog
 from .mqtt import MQTTClient, MQTTError, describe
-from .payload import OFFLINE, ONLINE, press_payload
-from .presses import Press, PressQueue, SeqCounter, initial_seq
+from .payload import OFFLINE, ONLINE, press_payload, status_payload
+from .presses import Press, PressQueue, SeqCounter
 from .settings import ConfigError, Settings
+from .signing import Signer
 from .ticks import Uptime, ticks_ms
 from .wifi import WiFi
 
@@ -50,7 +51,9 @@ class Bell:
         self.edge_logs = [EdgeLog() for _ in range(count)]
         self.debouncers = [Debouncer(s.DEBOUNCE_MS, s.LONG_PRESS_MS) for _ in range(count)]
         self.queue = PressQueue(s.QUEUE_SIZE)
-        self.seq = SeqCounter(initial_seq(board.random_bytes(4)))
+        self.seq = SeqCounter(1)
+        self.signer = Signer(s.key) if s.key else None
+        self.boot = None  # Read from flash and counted up when run() starts.
         self.backoff = Backoff(s.BACKOFF_MIN_S, s.BACKOFF_MAX_S, rand=rand)
         self.wifi = WiFi(board, s.WIFI_SSID, s.WIFI_PASSWORD, s.WIFI_COUNTRY, s.HOSTNAME, self.log)
         self.client_id = s.CLIENT_ID or "bell-" + board.unique_id_hex()
@@ -63,7 +66,7 @@ class Bell:
             keepalive=s.KEEPALIVE_S,
             ssl=board.tls_context(s.TLS_CA_FILE) if s.TLS else None,
             server_hostname=s.BROKER,
-            will=(s.STATUS_TOPIC, OFFLINE, 1, True),
+            will=None,  # The signed "offline" of this boot, set before each connect.
             connect_timeout=s.CONNECT_TIMEOUT_S,
             ack_timeout=s.ACK_TIMEOUT_S,
             ping_timeout=min(10, s.KEEPALIVE_S / 2),
@@ -102,7 +105,8 @@ class Bell:
     async def run(self):
         s = self.settings
         self.log("service bell %s: %s" % (VERSION, s.describe()))
-        self.log("client id %s, first seq %d" % (self.client_id, self.seq.peek()))
+        self.boot = bootcount.advance(self.board, s.BOOT_FILE, self.log)
+        self.log("client id %s, boot %d" % (self.client_id, self.boot))
         self.board.setup_buttons(s.BUTTON_PINS, s.ACTIVE_LOW, self.edge_logs)
         # A button already down (or stuck) at boot is not a press.
         for debouncer, level in zip(self.debouncers, self.board.button_levels()):
@@ -139,7 +143,9 @@ class Bell:
     async def _leave(self):
         if self.mqtt.connected and self._graceful:
             try:
-                await self.mqtt.publish(self.settings.STATUS_TOPIC, OFFLINE, qos=0, retain=True)
+                await self.mqtt.publish(
+                    self.settings.STATUS_TOPIC, self._status(OFFLINE), qos=0, retain=True
+                )
             except (MQTTError, OSError):
                 pass
             await self.mqtt.disconnect()
@@ -215,6 +221,9 @@ class Bell:
 
     # Network -------------------------------------------------------------------------
 
+    def _status(self, state):
+        return status_payload(state, self.settings.STATUS_TOPIC, self.boot, self.signer)
+
     def _beat(self):
         self._network_beat = self.uptime.ms
 
@@ -256,6 +265,7 @@ class Bell:
             self.board.feed_watchdog()  # A DNS lookup may block: give it the full period.
             self._address = self.board.resolve(s.BROKER, s.PORT)
         self.mqtt.host = self._address
+        self.mqtt.will = (s.STATUS_TOPIC, self._status(OFFLINE), 1, True)
         try:
             await self.mqtt.connect()
         except MQTTError:
@@ -273,7 +283,7 @@ class Bell:
         client = self.mqtt
         self.queue.connection_lost()  # Anything unacknowledged goes out again, in order.
         try:
-            await client.publish(s.STATUS_TOPIC, ONLINE, qos=1, retain=True)
+            await client.publish(s.STATUS_TOPIC, self._status(ONLINE), qos=1, retain=True)
         except (MQTTError, OSError) as err:
             self.log("MQTT: %s" % describe(err))
             await client.close("status publish failed")
@@ -323,7 +333,8 @@ class Bell:
             # publish() returns, and must find its press.
             pid = client.new_pid() if s.QOS else None
             self.queue.mark_sent(press, pid)  # Also hands it any unreported drop count.
-            payload = press_payload(press, self.uptime.update(ticks_ms()), s.LEGACY)
+            now = self.uptime.update(ticks_ms())
+            payload = press_payload(press, now, s.TOPIC, self.boot, self.signer, s.LEGACY)
             await client.publish(s.TOPIC, payload, qos=s.QOS, pid=pid)
             if not s.QOS:
                 self.queue.remove(press)  # QoS 0: sent is all we will ever know.

@@ -14,6 +14,9 @@ MICROPYTHON = sys.implementation.name == "micropython"
 
 # The RP2040 watchdog cannot count longer than this.
 RP2040_MAX_WDT_MS = 8388
+# ENOENT: 2 on the board and on computers, 44 under Emscripten (the WebAssembly build
+# the tests run MicroPython in).
+_NO_SUCH_FILE = (2, 44)
 
 
 class Board:
@@ -47,6 +50,31 @@ class Board:
             import random
 
             return bytes([random.getrandbits(8) for _ in range(count)])
+
+    # Flash ---------------------------------------------------------------------------
+
+    def read_file(self, path):
+        """Return a small file's bytes, or None if there is no such file."""
+        try:
+            with open(path, "rb") as file:
+                return file.read(64)  # The bell only keeps tiny files; never more.
+        except OSError as err:
+            if err.args and err.args[0] in _NO_SUCH_FILE:
+                return None
+            raise
+
+    def write_file(self, path, data):
+        """Replace a small file so a power cut leaves the old or the new content."""
+        import os
+
+        temporary = path + ".tmp"
+        with open(temporary, "wb") as file:
+            file.write(data)
+        try:
+            os.rename(temporary, path)  # Replaces `path` on littlefs and POSIX.
+        except OSError:
+            os.remove(path)  # A file system that will not rename over a file.
+            os.rename(temporary, path)
 
     # Buttons -------------------------------------------------------------------------
 

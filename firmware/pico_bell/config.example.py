@@ -20,6 +20,13 @@ TLS_CA_FILE = None  # e.g. "/ca.pem" (copied to the board): verifies the broker'
 # make it personal (e.g. "bistro-rossi/bell") so other kit users do not ring your bell.
 TOPIC = "SunFounder MQTT Test"
 
+# --- Signing ------------------------------------------------------------------------
+# The key Home Assistant showed when you added the bell: paste its line here, e.g.
+#   BELL_KEY = "3f1c...(64 hexadecimal characters)...9a0b"
+# With it Home Assistant acts only on presses signed by this bell. None: unsigned
+# messages, for an integration set up without a key. Keep it secret, like a password.
+BELL_KEY = None
+
 # --- Buttons ------------------------------------------------------------------------
 # Button N is BUTTON_PINS[N - 1]. The tutorial wiring: GP16..GP19, each button to 3V3
 # with a 10 kOhm pull-down to GND, so a pressed button reads high.

@@ -217,3 +217,25 @@ class FakeNetwork:
             return self.host_name
         self.host_name = name
         return None
+
+
+# flash ----------------------------------------------------------------------------
+
+
+class FakeFlash:
+    """Small files kept in memory, for a Board without a real file system.
+
+    Survives the simulated reboots of one board (it belongs to the board, not to the
+    firmware), which is what a boot counter in flash needs.
+    """
+
+    def __init__(self):
+        self.files = {}
+        self.writes = 0
+
+    def read_file(self, path):
+        return self.files.get(path)
+
+    def write_file(self, path, data):
+        self.writes += 1
+        self.files[path] = bytes(data)

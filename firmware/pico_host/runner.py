@@ -23,7 +23,7 @@ from pico_bell.buttons import LONG_PRESS
 from pico_bell.settings import Settings
 from pico_bell.ticks import ticks_ms
 
-from .fakes import FakeMachine, FakeNetwork
+from .fakes import FakeFlash, FakeMachine, FakeNetwork
 
 _LOGGER = logging.getLogger("pico_bell")
 
@@ -31,11 +31,28 @@ DEFAULT_PINS = (16, 17, 18, 19, 20, 21, 22, 26, 27)
 
 
 class HostBoard(Board):
-    """A Board over the stand-ins; the fake Wi-Fi also gates the real sockets."""
+    """A Board over the stand-ins; the fake Wi-Fi also gates the real sockets.
 
-    def __init__(self, machine, network):
+    Flash: with a `state_file` the boot counter lives in that real file (so it counts
+    on across runs of the host runner), else in memory for this board's lifetime.
+    """
+
+    def __init__(self, machine, network, state_file=None):
         super().__init__(machine, network)
         self._tls_contexts = {}
+        self.state_file = state_file
+        self.flash = FakeFlash()
+
+    def read_file(self, path):
+        if self.state_file is None:
+            return self.flash.read_file(path)
+        return super().read_file(path)
+
+    def write_file(self, path, data):
+        if self.state_file is None:
+            self.flash.write_file(path, data)
+        else:
+            super().write_file(path, data)
 
     def tls_context(self, ca_file=None):
         # Loading certificates blocks: HostBell builds the context up front, and reuses it.
@@ -67,7 +84,14 @@ class HostBell:
         settings=None,
         unique_id=None,
         sink=None,
+        key=None,
+        state_file=None,
     ):
+        """Prepare a bell; `key` is its BELL_KEY (64 hex characters, None: unsigned).
+
+        `state_file` is the file that keeps the boot counter across runs of the host
+        runner; without it the counter lives in memory, counting up at each reboot().
+        """
         values = {
             "WIFI_SSID": "host-wifi",
             "WIFI_PASSWORD": "host-wifi",
@@ -81,14 +105,17 @@ class HostBell:
             "TLS": tls,
             "TLS_CA_FILE": ca_file,
             "WIFI_TIMEOUT_S": 2,
+            "BELL_KEY": key,
         }
+        if state_file is not None:
+            values["BOOT_FILE"] = str(state_file)
         values.update(settings or {})
         self.settings = Settings(values)
         # A random id per simulated bell: two runners on one computer must not share a
         # client id, or the broker would keep disconnecting one for the other.
         self.machine = FakeMachine(unique_id or os.urandom(8))
         self.network = FakeNetwork()
-        self.board = HostBoard(self.machine, self.network)
+        self.board = HostBoard(self.machine, self.network, state_file)
         self.machine.on_reset = self._on_reset
         if tls:  # Reads certificate files: construct HostBell off the event loop for TLS.
             self.board.tls_context(ca_file)
@@ -130,7 +157,7 @@ class HostBell:
         await self.stop(graceful=False)
 
     async def reboot(self):
-        """machine.reset(): a fresh firmware state (queue gone, new random seq)."""
+        """machine.reset(): a fresh firmware state (queue gone, boot + 1, seq from 1)."""
         await self._halt(graceful=False)
         await self.start()
 
@@ -198,6 +225,11 @@ class HostBell:
     @property
     def connected(self):
         return self.bell is not None and self.bell.state == led.CONNECTED
+
+    @property
+    def boot(self):
+        """The running firmware's boot number (None before its first start)."""
+        return None if self.bell is None else self.bell.boot
 
     @property
     def led_on(self):

@@ -11,7 +11,7 @@ import struct
 
 from pico_bell.board import Board
 from pico_bell.settings import Settings
-from pico_host.fakes import FakeMachine, FakeNetwork
+from pico_host.fakes import FakeFlash, FakeMachine, FakeNetwork
 
 
 class Pipe:
@@ -253,6 +253,13 @@ class BoardOnFakes(Board):
         super().__init__(FakeMachine(unique_id), FakeNetwork())
         self.broker = broker
         self.leds = []
+        self.flash = FakeFlash()
+
+    def read_file(self, path):
+        return self.flash.read_file(path)
+
+    def write_file(self, path, data):
+        self.flash.write_file(path, data)
 
     def resolve(self, host, port):
         return host
@@ -268,6 +275,10 @@ class BoardOnFakes(Board):
         if not self.network.available:
             raise OSError(113, "EHOSTUNREACH")
         return await self.broker.open_connection(host, port, ssl, server_hostname)
+
+
+# A key for tests, as Home Assistant's config flow would generate one.
+TEST_KEY = "3f1c0e5a9b7d2c4e6f8a1b3c5d7e9f0a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d9a"
 
 
 def fast_settings(**values):
