@@ -13,7 +13,7 @@ shown a sign of life recently, so a hang in either one resets the board.
 
 import asyncio
 
-from . import VERSION, bootcount
+from . import VERSION, bootcount, clock
 from . import led as ledstate
 from .backoff import Backoff
 from .board import Board
@@ -23,7 +23,7 @@ from .payload import OFFLINE, ONLINE, press_payload, status_payload
 from .presses import Press, PressQueue, SeqCounter
 from .settings import ConfigError, Settings
 from .signing import Signer
-from .ticks import Uptime, ticks_ms
+from .ticks import Uptime, ticks_diff, ticks_ms
 from .wifi import WiFi
 
 SCAN_MS = 10
@@ -32,8 +32,11 @@ LED_MS = 50
 STABLE_SESSION_MS = 30000
 # The network loop reports at least every second; this much silence means it hangs.
 NETWORK_STALL_MS = 60000
-# Re-resolve the broker's name after this many failed connects to the cached address.
+# Look the broker's name up again after this many failed connects to the kept address;
+# after a failed lookup, not again for LOOKUP_RETRY_MS: each lookup holds the whole
+# loop, and during an internet outage every one of them fails after many seconds.
 ADDRESS_RETRIES = 3
+LOOKUP_RETRY_MS = 300000
 
 
 class Bell:
@@ -83,8 +86,11 @@ class Bell:
         self._network_beat = 0
         self._stall_logged = False
         self._blink_until = None
-        self._address = None
+        self._address = None  # The broker's last good address; kept through outages.
         self._address_failures = 0
+        self._lookup_failed_at = None
+        self._ntp_address = None
+        self._verified_tls = bool(s.TLS and s.TLS_CA_FILE)
 
     # Logging -------------------------------------------------------------------------
 
@@ -261,22 +267,79 @@ class Bell:
 
     async def _connect(self):
         s = self.settings
-        if self._address is None:
-            self.board.feed_watchdog()  # A DNS lookup may block: give it the full period.
-            self._address = self.board.resolve(s.BROKER, s.PORT)
-        self.mqtt.host = self._address
+        if self._verified_tls and not clock.is_set(self.board.clock_s()):
+            await self._set_clock()
+        self.mqtt.host = self._broker_address()
         self.mqtt.will = (s.STATUS_TOPIC, self._status(OFFLINE), 1, True)
         try:
             await self.mqtt.connect()
         except MQTTError:
             self._address_failures += 1
-            if self._address_failures >= ADDRESS_RETRIES:
-                self._address = None  # The broker may have moved: look it up again.
-                self._address_failures = 0
             raise
         self._address_failures = 0
         self.stats["connects"] += 1
         self.log("MQTT: connected to %s:%d as %s" % (s.BROKER, s.PORT, self.client_id))
+
+    def _broker_address(self):
+        """The address to connect to: looked up once, then kept.
+
+        After ADDRESS_RETRIES failed connects the name is looked up again (the broker
+        may have moved). A failed lookup keeps the last good address and is not tried
+        again for LOOKUP_RETRY_MS, so an internet outage costs one bounded lookup now
+        and then, with the watchdog fed, and no queued press.
+        """
+        s = self.settings
+        if self._address is not None:
+            if self._address_failures < ADDRESS_RETRIES:
+                return self._address
+            failed_at = self._lookup_failed_at
+            if failed_at is not None and self.uptime.ms - failed_at < LOOKUP_RETRY_MS:
+                return self._address
+        address = self._lookup(s.BROKER, s.PORT)
+        if address is not None:
+            self._address = address
+            self._address_failures = 0
+            self._lookup_failed_at = None
+            return address
+        self._lookup_failed_at = self.uptime.ms
+        if self._address is None:
+            raise MQTTError("cannot look up the broker %s" % s.BROKER)
+        self.log("DNS: keeping the last good address %s" % self._address)
+        return self._address
+
+    def _lookup(self, host, port):
+        """Look `host` up (blocking, the watchdog fed meanwhile); None if it failed."""
+        started = ticks_ms()
+        try:
+            address = self.board.resolve(host, port)
+        except OSError as err:
+            address = None
+            reason = describe(err)
+        self.uptime.update(ticks_ms())
+        self._beat()
+        took = ticks_diff(ticks_ms(), started)
+        if address is None:
+            self.log("DNS: cannot look up %s (%s, %d ms)" % (host, reason, took))
+        elif took >= 1000:
+            self.log("DNS: %s is %s (the lookup took %d ms)" % (host, address, took))
+        return address
+
+    async def _set_clock(self):
+        """Set the clock by NTP before a verified TLS connection, or raise MQTTError."""
+        s = self.settings
+        if not s.NTP_HOST:
+            return  # No time server configured: try anyway (the handshake may fail).
+        if self._ntp_address is None:
+            self._ntp_address = self._lookup(s.NTP_HOST, s.NTP_PORT)
+            if self._ntp_address is None:
+                raise MQTTError("TLS waits for the clock: cannot look up %s" % s.NTP_HOST)
+        if await clock.sync(self.board, self._ntp_address, s.NTP_PORT, log=self.log):
+            return
+        self._ntp_address = None  # A pool name: the next attempt may get another server.
+        raise MQTTError(
+            "TLS waits for the clock: no answer from the time server %s (the board's "
+            "clock starts in 2021, and a verified certificate is not valid then)" % s.NTP_HOST
+        )
 
     async def _session(self):
         s = self.settings

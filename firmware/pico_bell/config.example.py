@@ -15,6 +15,9 @@ MQTT_USER = None  # Set both for a broker that wants a login.
 MQTT_PASSWORD = None
 TLS = False
 TLS_CA_FILE = None  # e.g. "/ca.pem" (copied to the board): verifies the broker's certificate.
+# With TLS_CA_FILE the bell first sets its clock from this time server (certificates
+# have dates, and a Pico W's clock starts in 2021 at every boot).
+NTP_HOST = "pool.ntp.org"
 
 # The topic Home Assistant (or the HiveMQ web client) listens to. On a public broker,
 # make it personal (e.g. "bistro-rossi/bell") so other kit users do not ring your bell.

@@ -22,6 +22,9 @@ DEFAULTS = {
     "MQTT_PASSWORD": None,
     "TLS": False,
     "TLS_CA_FILE": None,  # A CA certificate file on the board; verifies the broker.
+    # Sets the clock before a verified TLS connection (certificates have dates).
+    "NTP_HOST": "pool.ntp.org",
+    "NTP_PORT": 123,
     "TOPIC": "SunFounder MQTT Test",
     # 64 hex characters from Home Assistant's config flow: signs every message.
     # None: unsigned, for an integration set up without a key (see the README).
@@ -100,6 +103,11 @@ class Settings:
             "use it without BELL_KEY, or set LEGACY = False",
         )
         _check(isinstance(self.BOOT_FILE, str) and self.BOOT_FILE, "BOOT_FILE must be a path")
+        _check(
+            self.NTP_HOST is None or (isinstance(self.NTP_HOST, str) and self.NTP_HOST),
+            "NTP_HOST must be a host name, or None",
+        )
+        _check(_int(self.NTP_PORT) and 0 < self.NTP_PORT < 65536, "NTP_PORT must be 1..65535")
         _check(isinstance(self.BROKER, str) and self.BROKER, "BROKER must be a host name")
         _check(_int(self.PORT) and 0 < self.PORT < 65536, "PORT must be 1..65535")
         _check(isinstance(self.TOPIC, str) and self.TOPIC, "TOPIC must be a non-empty text")
