@@ -1,14 +1,17 @@
 """Try the service bell without a Pico W: the firmware on CPython, buttons on stdin.
 
     .venv/bin/python firmware/host_runner.py --broker 127.0.0.1 --port 1883 \
-        --topic "SunFounder MQTT Test" [--auto] [--legacy]
+        --topic "SunFounder MQTT Test" [--key HEX] [--state FILE] [--auto] [--legacy]
 
 Type a line and press Enter:
     1..9   press button N              L1..L9  long-press button N
     w      take the Wi-Fi away / bring it back
     s      status                      q       quit (publishes "offline" first)
 
---auto presses random buttons every few seconds, for demos. The same firmware
+--key (or the BELL_KEY environment variable, which keeps it out of process lists)
+signs every message; --state is the file that plays the board's flash, so the boot
+counter counts on from run to run. --auto presses random buttons every few
+seconds, for demos. The same firmware
 modules as on the board run here; only `machine` and `network` are stand-ins
 (firmware/pico_host/fakes.py).
 """
@@ -16,6 +19,7 @@ modules as on the board run here; only `machine` and `network` are stand-ins
 import argparse
 import asyncio
 import logging
+import os
 from pathlib import Path
 import random
 import signal
@@ -25,6 +29,7 @@ import threading
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from pico_bell import led  # noqa: E402
+from pico_bell.settings import ConfigError  # noqa: E402
 from pico_host.runner import HostBell, describe_press  # noqa: E402
 
 HELP = "keys: 1-9 press, L1-L9 long press, w toggle Wi-Fi, s status, q quit"
@@ -40,6 +45,16 @@ def parse_args(argv=None):
     parser.add_argument("--tls", action="store_true")
     parser.add_argument("--ca-file", help="CA certificate to verify the broker with")
     parser.add_argument("--buttons", type=int, default=4)
+    parser.add_argument(
+        "--key",
+        default=os.environ.get("BELL_KEY") or None,
+        help="BELL_KEY, 64 hex characters (default: $BELL_KEY; none: unsigned messages)",
+    )
+    parser.add_argument(
+        "--state",
+        type=Path,
+        help="file keeping the boot counter, like the board's flash (default: in memory)",
+    )
     parser.add_argument("--legacy", action="store_true", help="publish 'button N is pressed'")
     parser.add_argument("--qos", type=int, choices=(0, 1), default=1)
     parser.add_argument("--auto", action="store_true", help="press random buttons by itself")
@@ -91,6 +106,8 @@ async def run(args):
         ca_file=args.ca_file,
         settings={"QOS": args.qos},
         sink=(lambda _text: None) if args.quiet else say,
+        key=args.key,
+        state_file=args.state,
     )
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -158,7 +175,10 @@ async def _command(bell, line, say, buttons, tasks):
 def main(argv=None):
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    asyncio.run(run(args))
+    try:
+        asyncio.run(run(args))
+    except ConfigError as err:  # Said the way the board says it; the key never shown.
+        sys.exit(f"host_runner: {err}")
 
 
 if __name__ == "__main__":

@@ -7,4 +7,4 @@ machine and network; mqtt.py is a small asyncio MQTT 3.1.1 client; app.py joins 
 all in one asyncio main loop.
 """
 
-VERSION = "1.0.0"
+VERSION = "1.1.0"

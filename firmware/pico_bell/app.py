@@ -13,16 +13,17 @@ shown a sign of life recently, so a hang in either one resets the board.
 
 import asyncio
 
-from . import VERSION
+from . import VERSION, bootcount, clock
 from . import led as ledstate
 from .backoff import Backoff
 from .board import Board
 from .buttons import Debouncer, EdgeLog
 from .mqtt import MQTTClient, MQTTError, describe
-from .payload import OFFLINE, ONLINE, press_payload
-from .presses import Press, PressQueue, SeqCounter, initial_seq
+from .payload import OFFLINE, ONLINE, press_payload, status_payload
+from .presses import Press, PressQueue, SeqCounter
 from .settings import ConfigError, Settings
-from .ticks import Uptime, ticks_ms
+from .signing import Signer
+from .ticks import Uptime, ticks_diff, ticks_ms
 from .wifi import WiFi
 
 SCAN_MS = 10
@@ -31,8 +32,11 @@ LED_MS = 50
 STABLE_SESSION_MS = 30000
 # The network loop reports at least every second; this much silence means it hangs.
 NETWORK_STALL_MS = 60000
-# Re-resolve the broker's name after this many failed connects to the cached address.
+# Look the broker's name up again after this many failed connects to the kept address;
+# after a failed lookup, not again for LOOKUP_RETRY_MS: each lookup holds the whole
+# loop, and during an internet outage every one of them fails after many seconds.
 ADDRESS_RETRIES = 3
+LOOKUP_RETRY_MS = 300000
 
 
 class Bell:
@@ -50,7 +54,9 @@ class Bell:
         self.edge_logs = [EdgeLog() for _ in range(count)]
         self.debouncers = [Debouncer(s.DEBOUNCE_MS, s.LONG_PRESS_MS) for _ in range(count)]
         self.queue = PressQueue(s.QUEUE_SIZE)
-        self.seq = SeqCounter(initial_seq(board.random_bytes(4)))
+        self.seq = SeqCounter(1)
+        self.signer = Signer(s.key) if s.key else None
+        self.boot = None  # Read from flash and counted up when run() starts.
         self.backoff = Backoff(s.BACKOFF_MIN_S, s.BACKOFF_MAX_S, rand=rand)
         self.wifi = WiFi(board, s.WIFI_SSID, s.WIFI_PASSWORD, s.WIFI_COUNTRY, s.HOSTNAME, self.log)
         self.client_id = s.CLIENT_ID or "bell-" + board.unique_id_hex()
@@ -63,7 +69,7 @@ class Bell:
             keepalive=s.KEEPALIVE_S,
             ssl=board.tls_context(s.TLS_CA_FILE) if s.TLS else None,
             server_hostname=s.BROKER,
-            will=(s.STATUS_TOPIC, OFFLINE, 1, True),
+            will=None,  # The signed "offline" of this boot, set before each connect.
             connect_timeout=s.CONNECT_TIMEOUT_S,
             ack_timeout=s.ACK_TIMEOUT_S,
             ping_timeout=min(10, s.KEEPALIVE_S / 2),
@@ -80,8 +86,11 @@ class Bell:
         self._network_beat = 0
         self._stall_logged = False
         self._blink_until = None
-        self._address = None
+        self._address = None  # The broker's last good address; kept through outages.
         self._address_failures = 0
+        self._lookup_failed_at = None
+        self._ntp_address = None
+        self._verified_tls = bool(s.TLS and s.TLS_CA_FILE)
 
     # Logging -------------------------------------------------------------------------
 
@@ -102,7 +111,8 @@ class Bell:
     async def run(self):
         s = self.settings
         self.log("service bell %s: %s" % (VERSION, s.describe()))
-        self.log("client id %s, first seq %d" % (self.client_id, self.seq.peek()))
+        self.boot = bootcount.advance(self.board, s.BOOT_FILE, self.log)
+        self.log("client id %s, boot %d" % (self.client_id, self.boot))
         self.board.setup_buttons(s.BUTTON_PINS, s.ACTIVE_LOW, self.edge_logs)
         # A button already down (or stuck) at boot is not a press.
         for debouncer, level in zip(self.debouncers, self.board.button_levels()):
@@ -139,7 +149,9 @@ class Bell:
     async def _leave(self):
         if self.mqtt.connected and self._graceful:
             try:
-                await self.mqtt.publish(self.settings.STATUS_TOPIC, OFFLINE, qos=0, retain=True)
+                await self.mqtt.publish(
+                    self.settings.STATUS_TOPIC, self._status(OFFLINE), qos=0, retain=True
+                )
             except (MQTTError, OSError):
                 pass
             await self.mqtt.disconnect()
@@ -215,6 +227,9 @@ class Bell:
 
     # Network -------------------------------------------------------------------------
 
+    def _status(self, state):
+        return status_payload(state, self.settings.STATUS_TOPIC, self.boot, self.signer)
+
     def _beat(self):
         self._network_beat = self.uptime.ms
 
@@ -252,28 +267,86 @@ class Bell:
 
     async def _connect(self):
         s = self.settings
-        if self._address is None:
-            self.board.feed_watchdog()  # A DNS lookup may block: give it the full period.
-            self._address = self.board.resolve(s.BROKER, s.PORT)
-        self.mqtt.host = self._address
+        if self._verified_tls and not clock.is_set(self.board.clock_s()):
+            await self._set_clock()
+        self.mqtt.host = self._broker_address()
+        self.mqtt.will = (s.STATUS_TOPIC, self._status(OFFLINE), 1, True)
         try:
             await self.mqtt.connect()
         except MQTTError:
             self._address_failures += 1
-            if self._address_failures >= ADDRESS_RETRIES:
-                self._address = None  # The broker may have moved: look it up again.
-                self._address_failures = 0
             raise
         self._address_failures = 0
         self.stats["connects"] += 1
         self.log("MQTT: connected to %s:%d as %s" % (s.BROKER, s.PORT, self.client_id))
+
+    def _broker_address(self):
+        """The address to connect to: looked up once, then kept.
+
+        After ADDRESS_RETRIES failed connects the name is looked up again (the broker
+        may have moved). A failed lookup keeps the last good address and is not tried
+        again for LOOKUP_RETRY_MS, so an internet outage costs one bounded lookup now
+        and then, with the watchdog fed, and no queued press.
+        """
+        s = self.settings
+        if self._address is not None:
+            if self._address_failures < ADDRESS_RETRIES:
+                return self._address
+            failed_at = self._lookup_failed_at
+            if failed_at is not None and self.uptime.ms - failed_at < LOOKUP_RETRY_MS:
+                return self._address
+        address = self._lookup(s.BROKER, s.PORT)
+        if address is not None:
+            self._address = address
+            self._address_failures = 0
+            self._lookup_failed_at = None
+            return address
+        self._lookup_failed_at = self.uptime.ms
+        if self._address is None:
+            raise MQTTError("cannot look up the broker %s" % s.BROKER)
+        self.log("DNS: keeping the last good address %s" % self._address)
+        return self._address
+
+    def _lookup(self, host, port):
+        """Look `host` up (blocking, the watchdog fed meanwhile); None if it failed."""
+        started = ticks_ms()
+        try:
+            address = self.board.resolve(host, port)
+        except OSError as err:
+            address = None
+            reason = describe(err)
+        self.uptime.update(ticks_ms())
+        self._beat()
+        took = ticks_diff(ticks_ms(), started)
+        if address is None:
+            self.log("DNS: cannot look up %s (%s, %d ms)" % (host, reason, took))
+        elif took >= 1000:
+            self.log("DNS: %s is %s (the lookup took %d ms)" % (host, address, took))
+        return address
+
+    async def _set_clock(self):
+        """Set the clock by NTP before a verified TLS connection, or raise MQTTError."""
+        s = self.settings
+        if not s.NTP_HOST:
+            return  # No time server configured: try anyway (the handshake may fail).
+        if self._ntp_address is None:
+            self._ntp_address = self._lookup(s.NTP_HOST, s.NTP_PORT)
+            if self._ntp_address is None:
+                raise MQTTError("TLS waits for the clock: cannot look up %s" % s.NTP_HOST)
+        if await clock.sync(self.board, self._ntp_address, s.NTP_PORT, log=self.log):
+            return
+        self._ntp_address = None  # A pool name: the next attempt may get another server.
+        raise MQTTError(
+            "TLS waits for the clock: no answer from the time server %s (the board's "
+            "clock starts in 2021, and a verified certificate is not valid then)" % s.NTP_HOST
+        )
 
     async def _session(self):
         s = self.settings
         client = self.mqtt
         self.queue.connection_lost()  # Anything unacknowledged goes out again, in order.
         try:
-            await client.publish(s.STATUS_TOPIC, ONLINE, qos=1, retain=True)
+            await client.publish(s.STATUS_TOPIC, self._status(ONLINE), qos=1, retain=True)
         except (MQTTError, OSError) as err:
             self.log("MQTT: %s" % describe(err))
             await client.close("status publish failed")
@@ -323,7 +396,8 @@ class Bell:
             # publish() returns, and must find its press.
             pid = client.new_pid() if s.QOS else None
             self.queue.mark_sent(press, pid)  # Also hands it any unreported drop count.
-            payload = press_payload(press, self.uptime.update(ticks_ms()), s.LEGACY)
+            now = self.uptime.update(ticks_ms())
+            payload = press_payload(press, now, s.TOPIC, self.boot, self.signer, s.LEGACY)
             await client.publish(s.TOPIC, payload, qos=s.QOS, pid=pid)
             if not s.QOS:
                 self.queue.remove(press)  # QoS 0: sent is all we will ever know.

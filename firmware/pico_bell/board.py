@@ -8,12 +8,18 @@ the firmware only talks to a Board, so the same modules run on a PC.
 import asyncio
 import sys
 
-from .ticks import ticks_ms
+from .ticks import ticks_add, ticks_diff, ticks_ms
 
 MICROPYTHON = sys.implementation.name == "micropython"
 
 # The RP2040 watchdog cannot count longer than this.
 RP2040_MAX_WDT_MS = 8388
+# ENOENT: 2 on the board and on computers, 44 under Emscripten (the WebAssembly build
+# the tests run MicroPython in).
+_NO_SUCH_FILE = (2, 44)
+# How long a DNS lookup may hold the loop with the watchdog fed: two DNS servers of
+# about 7 s each, and some room.
+LOOKUP_GUARD_MS = 20000
 
 
 class Board:
@@ -29,6 +35,7 @@ class Board:
         self._buttons = []
         self._led = None
         self._wdt = None
+        self._wdt_timeout = RP2040_MAX_WDT_MS
         self._feeder = None
 
     # Identity and randomness ---------------------------------------------------------
@@ -47,6 +54,31 @@ class Board:
             import random
 
             return bytes([random.getrandbits(8) for _ in range(count)])
+
+    # Flash ---------------------------------------------------------------------------
+
+    def read_file(self, path):
+        """Return a small file's bytes, or None if there is no such file."""
+        try:
+            with open(path, "rb") as file:
+                return file.read(64)  # The bell only keeps tiny files; never more.
+        except OSError as err:
+            if err.args and err.args[0] in _NO_SUCH_FILE:
+                return None
+            raise
+
+    def write_file(self, path, data):
+        """Replace a small file so a power cut leaves the old or the new content."""
+        import os
+
+        temporary = path + ".tmp"
+        with open(temporary, "wb") as file:
+            file.write(data)
+        try:
+            os.rename(temporary, path)  # Replaces `path` on littlefs and POSIX.
+        except OSError:
+            os.remove(path)  # A file system that will not rename over a file.
+            os.rename(temporary, path)
 
     # Buttons -------------------------------------------------------------------------
 
@@ -96,6 +128,7 @@ class Board:
     def start_watchdog(self, timeout_ms):
         """Start the hardware watchdog; once started it cannot be stopped."""
         timeout_ms = min(timeout_ms, RP2040_MAX_WDT_MS)
+        self._wdt_timeout = timeout_ms
         self._wdt = self.machine.WDT(timeout=timeout_ms)
         return self._wdt
 
@@ -118,15 +151,29 @@ class Board:
     def wlan(self):
         return self.network.WLAN(self.network.STA_IF)
 
-    def resolve(self, host, port):
-        """Return an address to connect to for `host`.
+    def resolve(self, host, port, guard_ms=LOOKUP_GUARD_MS):
+        """Return an address to connect to for `host`; raise OSError if it has none.
 
-        MicroPython's asyncio.open_connection() looks names up with a blocking
-        getaddrinfo(); the bell does the lookup itself, once, and connects to the
-        cached address afterwards, so a slow DNS server stalls the loop only on the
-        first connection (button edges are still timestamped by the IRQ meanwhile).
-        CPython resolves inside the event loop without blocking: nothing to do.
+        MicroPython's getaddrinfo() blocks the whole loop (modlwip.c waits for lwIP's
+        DNS callback, retrying each DNS server for several seconds) and
+        asyncio.open_connection() calls it on every connect. So the bell looks names
+        up itself, keeps the address (Bell._lookup), and feeds the watchdog from a
+        timer during the lookup: that wait loop runs scheduled callbacks, which is
+        how machine.Timer's callbacks run on rp2 (mp_sched_schedule). The feeding
+        ends after `guard_ms`, so a lookup that never returns still resets the board.
+        An IP address needs no lookup.
         """
+        if _is_ip_address(host):
+            return host
+        feeder = self.feed_watchdog_for(guard_ms)
+        try:
+            return self.getaddrinfo(host, port)
+        finally:
+            if feeder is not None:
+                feeder.deinit()
+
+    def getaddrinfo(self, host, port):
+        """The blocking lookup itself (CPython resolves in the event loop: nothing to do)."""
         if not MICROPYTHON:
             return host
         import socket
@@ -135,6 +182,59 @@ class Board:
         if isinstance(address, tuple):
             return address[0]
         return host  # An older port returns a packed address: let open_connection resolve.
+
+    def feed_watchdog_for(self, duration_ms):
+        """Feed the watchdog from a timer for at most `duration_ms`; return the timer."""
+        wdt = self._wdt
+        if wdt is None:
+            return None
+        deadline = ticks_add(ticks_ms(), duration_ms)
+
+        def feed(timer):
+            if ticks_diff(deadline, ticks_ms()) > 0:
+                wdt.feed()
+            else:
+                timer.deinit()
+
+        wdt.feed()
+        return self.machine.Timer(period=max(100, self._wdt_timeout // 4), callback=feed)
+
+    # Clock ---------------------------------------------------------------------------
+
+    def clock_s(self):
+        """The wall clock as Unix time (seconds since 1970), from the RTC."""
+        from .clock import from_datetime
+
+        return from_datetime(self.machine.RTC().datetime())
+
+    def set_clock(self, unix):
+        from .clock import to_datetime
+
+        self.machine.RTC().datetime(to_datetime(unix))
+
+    async def udp_request(self, address, port, data, timeout_ms):
+        """Send one datagram to `address` (an IP) and return the first reply, or None.
+
+        A non-blocking socket polled from asyncio: nothing else waits meanwhile.
+        """
+        import socket
+
+        target = socket.getaddrinfo(address, port)[0][-1]  # An IP address: no DNS.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.setblocking(False)
+            sock.sendto(data, target)
+            waited = 0
+            while waited < timeout_ms:
+                try:
+                    return sock.recv(128)
+                except OSError:  # EAGAIN: nothing yet.
+                    pass
+                await asyncio.sleep(0.02)
+                waited += 20
+            return None
+        finally:
+            sock.close()
 
     def tls_context(self, ca_file=None):
         import ssl
@@ -155,6 +255,11 @@ class Board:
                 host, port, ssl=ssl, server_hostname=server_hostname
             )
         return await asyncio.open_connection(host, port)
+
+
+def _is_ip_address(host):
+    parts = host.split(".")
+    return len(parts) == 4 and all(part.isdigit() and int(part) < 256 for part in parts)
 
 
 def _edge_handler(log):

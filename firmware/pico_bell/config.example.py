@@ -15,10 +15,20 @@ MQTT_USER = None  # Set both for a broker that wants a login.
 MQTT_PASSWORD = None
 TLS = False
 TLS_CA_FILE = None  # e.g. "/ca.pem" (copied to the board): verifies the broker's certificate.
+# With TLS_CA_FILE the bell first sets its clock from this time server (certificates
+# have dates, and a Pico W's clock starts in 2021 at every boot).
+NTP_HOST = "pool.ntp.org"
 
 # The topic Home Assistant (or the HiveMQ web client) listens to. On a public broker,
 # make it personal (e.g. "bistro-rossi/bell") so other kit users do not ring your bell.
 TOPIC = "SunFounder MQTT Test"
+
+# --- Signing ------------------------------------------------------------------------
+# The key Home Assistant showed when you added the bell: paste its line here, e.g.
+#   BELL_KEY = "3f1c...(64 hexadecimal characters)...9a0b"
+# With it Home Assistant acts only on presses signed by this bell. None: unsigned
+# messages, for an integration set up without a key. Keep it secret, like a password.
+BELL_KEY = None
 
 # --- Buttons ------------------------------------------------------------------------
 # Button N is BUTTON_PINS[N - 1]. The tutorial wiring: GP16..GP19, each button to 3V3

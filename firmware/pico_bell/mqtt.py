@@ -59,7 +59,8 @@ class MQTTClient:
         self.keepalive = keepalive
         self._ssl = ssl
         self._server_hostname = server_hostname
-        self._will = will  # (topic, payload, qos, retain) or None
+        # (topic, payload, qos, retain) or None; may be replaced before each connect().
+        self.will = will
         self.connect_timeout = connect_timeout
         self.ack_timeout_ms = int(ack_timeout * 1000)
         self.ping_timeout_ms = int(ping_timeout * 1000)
@@ -127,8 +128,8 @@ class MQTTClient:
         will_topic = will_payload = None
         will_qos = 0
         will_retain = False
-        if self._will is not None:
-            will_topic, will_payload, will_qos, will_retain = self._will
+        if self.will is not None:
+            will_topic, will_payload, will_qos, will_retain = self.will
         packet = packets.connect(
             self.client_id,
             keepalive=self.keepalive,

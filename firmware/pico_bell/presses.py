@@ -7,37 +7,27 @@ The count rides along with the next press sent, as its "dropped" field, so the
 loss is visible on the other side as well as in the log.
 
 After a reconnect every unacknowledged press is sent again, in order, with its
-original seq; the Home Assistant integration recognises repeats by seq.
+original (boot, seq); the Home Assistant integration recognises repeats by it.
 """
 
-SEQ_BITS = 30
-SEQ_MASK = (1 << SEQ_BITS) - 1
-
-
-def initial_seq(random_bytes):
-    """Pick the first seq from 4 random bytes.
-
-    The integration remembers the last few hundred seqs to drop redeliveries. If a
-    rebooted bell counted from 0 again it would reuse seqs the integration still
-    remembers, and real presses would be dropped as repeats. Starting from a random
-    30-bit value makes such a collision vanishingly unlikely. 30 bits keep seq a
-    small int on MicroPython (no heap allocation) and exact in any JSON parser.
-    """
-    value = 0
-    for byte in random_bytes[:4]:
-        value = (value << 8) | byte
-    return value & SEQ_MASK
+MAX_SEQ = 0xFFFFFFFF
 
 
 class SeqCounter:
-    """Hands out increasing seqs, wrapping from 2**30 - 1 to 0."""
+    """Hands out 1, 2, 3 ... from every boot; (boot, seq) orders all presses ever.
 
-    def __init__(self, start):
-        self._next = start & SEQ_MASK
+    The boot counter (bootcount.py) makes each boot's numbers newer than the last
+    boot's, so seq never needs to wrap; at 2**32 - 1 (a press a second for 136 years)
+    it stays there and the integration drops the repeats.
+    """
+
+    def __init__(self, start=1):
+        self._next = start
 
     def next(self):
         value = self._next
-        self._next = (value + 1) & SEQ_MASK
+        if value < MAX_SEQ:
+            self._next = value + 1
         return value
 
     def peek(self):

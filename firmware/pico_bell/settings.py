@@ -6,6 +6,8 @@ A mistake stops the firmware at boot with a message saying which setting is wron
 instead of failing later in some less obvious way.
 """
 
+from .signing import parse_key
+
 DEFAULTS = {
     # Wi-Fi
     "WIFI_SSID": None,
@@ -20,7 +22,13 @@ DEFAULTS = {
     "MQTT_PASSWORD": None,
     "TLS": False,
     "TLS_CA_FILE": None,  # A CA certificate file on the board; verifies the broker.
+    # Sets the clock before a verified TLS connection (certificates have dates).
+    "NTP_HOST": "pool.ntp.org",
+    "NTP_PORT": 123,
     "TOPIC": "SunFounder MQTT Test",
+    # 64 hex characters from Home Assistant's config flow: signs every message.
+    # None: unsigned, for an integration set up without a key (see the README).
+    "BELL_KEY": None,
     "STATUS_TOPIC": None,  # None: TOPIC + "/status".
     "CLIENT_ID": None,  # None: "bell-" + the board's unique id in hex.
     "QOS": 1,
@@ -41,6 +49,8 @@ DEFAULTS = {
     "WATCHDOG": True,
     "WATCHDOG_MS": 8000,
     "LED_PIN": "LED",
+    # Flash file with the boot counter that orders signed messages across reboots.
+    "BOOT_FILE": "/bell_boot.txt",
 }
 
 # GPIOs the Pico W's wireless chip uses (GP23..GP25; GP29 is beyond the 0..28 range).
@@ -71,6 +81,7 @@ class Settings:
             self.STATUS_TOPIC = self.TOPIC + "/status"
         self.BUTTON_PINS = tuple(self.BUTTON_PINS)
         self.validate()
+        self.key = parse_key(self.BELL_KEY)  # The 32 key bytes, or None.
 
     @classmethod
     def from_module(cls, module):
@@ -82,6 +93,21 @@ class Settings:
         return cls(values)
 
     def validate(self):
+        try:
+            parse_key(self.BELL_KEY)
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
+        _check(
+            not (self.LEGACY and self.BELL_KEY),
+            "LEGACY = True sends the tutorial's text, which cannot be signed: "
+            "use it without BELL_KEY, or set LEGACY = False",
+        )
+        _check(isinstance(self.BOOT_FILE, str) and self.BOOT_FILE, "BOOT_FILE must be a path")
+        _check(
+            self.NTP_HOST is None or (isinstance(self.NTP_HOST, str) and self.NTP_HOST),
+            "NTP_HOST must be a host name, or None",
+        )
+        _check(_int(self.NTP_PORT) and 0 < self.NTP_PORT < 65536, "NTP_PORT must be 1..65535")
         _check(isinstance(self.BROKER, str) and self.BROKER, "BROKER must be a host name")
         _check(_int(self.PORT) and 0 < self.PORT < 65536, "PORT must be 1..65535")
         _check(isinstance(self.TOPIC, str) and self.TOPIC, "TOPIC must be a non-empty text")
@@ -124,6 +150,10 @@ class Settings:
 
     def describe(self):
         """The settings worth logging at boot, with no secret in them."""
+        if self.LEGACY:
+            payloads = "legacy text"
+        else:
+            payloads = "signed JSON" if self.BELL_KEY else "unsigned JSON (no BELL_KEY)"
         return "broker %s:%d%s, topic %r, buttons on GP%s (%s), %s payloads, QoS %d" % (
             self.BROKER,
             self.PORT,
@@ -131,7 +161,7 @@ class Settings:
             self.TOPIC,
             ", GP".join(str(pin) for pin in self.BUTTON_PINS),
             "active low, internal pull-ups" if self.ACTIVE_LOW else "active high",
-            "legacy text" if self.LEGACY else "JSON",
+            payloads,
             self.QOS,
         )
 

@@ -6,7 +6,11 @@ Python that also runs on MicroPython, so the firmware's own tests can use them u
 the MicroPython WebAssembly build too.
 """
 
-from pico_bell.ticks import ticks_diff, ticks_ms
+from pico_bell.clock import from_datetime, to_datetime
+from pico_bell.ticks import ticks_add, ticks_diff, ticks_ms
+
+# Where a Pico W's RTC starts at every boot (ports/rp2/main.c): 2021-01-01 00:00 UTC.
+PICO_BOOT_TIME = 1609459200
 
 
 class Line:
@@ -24,29 +28,72 @@ class Line:
 
 
 class FakeWDT:
-    """Remembers when it was last fed; the host runner checks it for expiry."""
+    """Remembers when it was last fed; the host runner checks it for expiry.
+
+    A feed that comes too late sets `bitten`: the real watchdog would have reset the
+    board before it, even if nobody was looking at that moment (the loop was blocked).
+    """
 
     def __init__(self, timeout=5000):
         self.timeout = timeout
         self.feeds = 0
         self.last_feed = ticks_ms()
+        self.bitten = False
 
     def feed(self):
+        now = ticks_ms()
+        if ticks_diff(now, self.last_feed) > self.timeout:
+            self.bitten = True
         self.feeds += 1
-        self.last_feed = ticks_ms()
+        self.last_feed = now
 
     def expired(self, now=None):
         now = ticks_ms() if now is None else now
-        return ticks_diff(now, self.last_feed) > self.timeout
+        return self.bitten or ticks_diff(now, self.last_feed) > self.timeout
 
 
 class FakeTimer:
-    def __init__(self, period=-1, callback=None, mode=None):
+    """A periodic soft timer: its callback runs when the machine services timers.
+
+    On rp2 a machine.Timer callback is scheduled (mp_sched_schedule) and runs when
+    MicroPython handles pending events: between bytecodes, and inside blocking waits
+    such as getaddrinfo(). Fakes that block call FakeMachine.service_timers() to play
+    that part.
+    """
+
+    def __init__(self, machine, period=-1, callback=None, mode=None):
+        self._machine = machine
         self.period = period
         self.callback = callback
+        self._due = ticks_add(ticks_ms(), period)
+        machine.timers.append(self)
+
+    def _service(self, now):
+        if self.callback is not None and self.period > 0 and ticks_diff(now, self._due) >= 0:
+            self._due = ticks_add(now, self.period)
+            self.callback(self)
 
     def deinit(self):
         self.callback = None
+        if self in self._machine.timers:
+            self._machine.timers.remove(self)
+
+
+class FakeRTC:
+    """machine.RTC: starts where a Pico W's does, unless told the time."""
+
+    def __init__(self, machine):
+        self._machine = machine
+
+    def datetime(self, value=None):
+        machine = self._machine
+        if value is None:
+            elapsed = ticks_diff(ticks_ms(), machine.clock_set_at) // 1000
+            return to_datetime(machine.clock_base + elapsed)
+        machine.clock_base = from_datetime(value)
+        machine.clock_set_at = ticks_ms()
+        machine.clock_sets += 1
+        return None
 
 
 class FakeMachine:
@@ -59,7 +106,10 @@ class FakeMachine:
         self.resets = 0
         self.on_reset = None
         self.Pin = _pin_class(self)
-        self.Timer = FakeTimer
+        self.timers = []
+        self.clock_base = PICO_BOOT_TIME
+        self.clock_set_at = ticks_ms()
+        self.clock_sets = 0
 
     def line(self, ident):
         line = self.lines.get(ident)
@@ -69,6 +119,18 @@ class FakeMachine:
 
     def unique_id(self):
         return self._unique_id
+
+    def Timer(self, id=-1, period=-1, callback=None, mode=None):  # noqa: N802
+        return FakeTimer(self, period, callback, mode)
+
+    def RTC(self):  # noqa: N802 - the name machine uses
+        return FakeRTC(self)
+
+    def service_timers(self):
+        """Run the callbacks of timers that are due, as MicroPython does when it waits."""
+        now = ticks_ms()
+        for timer in list(self.timers):
+            timer._service(now)
 
     def WDT(self, id=0, timeout=5000):  # noqa: N802 - the name machine uses
         self.wdt = FakeWDT(timeout)
@@ -217,3 +279,25 @@ class FakeNetwork:
             return self.host_name
         self.host_name = name
         return None
+
+
+# flash ----------------------------------------------------------------------------
+
+
+class FakeFlash:
+    """Small files kept in memory, for a Board without a real file system.
+
+    Survives the simulated reboots of one board (it belongs to the board, not to the
+    firmware), which is what a boot counter in flash needs.
+    """
+
+    def __init__(self):
+        self.files = {}
+        self.writes = 0
+
+    def read_file(self, path):
+        return self.files.get(path)
+
+    def write_file(self, path, data):
+        self.writes += 1
+        self.files[path] = bytes(data)

@@ -9,12 +9,15 @@ Used by host_runner.py (the command line) and by tests, which drive it directly:
     await bell.wait_delivered(press)
     await bell.stop()
 
-Everything runs on the caller's asyncio loop; nothing blocks it.
+Everything runs on the caller's asyncio loop; nothing blocks it, except what a Pico W
+blocks on too when a test asks for it (a slow DNS lookup, `HostBoard.dns_delay_s`).
 """
 
 import asyncio
 import logging
 import os
+import ssl as ssl_module
+import time
 
 from pico_bell import led
 from pico_bell.app import Bell
@@ -23,30 +26,103 @@ from pico_bell.buttons import LONG_PRESS
 from pico_bell.settings import Settings
 from pico_bell.ticks import ticks_ms
 
-from .fakes import FakeMachine, FakeNetwork
+from .fakes import FakeFlash, FakeMachine, FakeNetwork
 
 _LOGGER = logging.getLogger("pico_bell")
 
 DEFAULT_PINS = (16, 17, 18, 19, 20, 21, 22, 26, 27)
 
 
-class HostBoard(Board):
-    """A Board over the stand-ins; the fake Wi-Fi also gates the real sockets."""
+# mbedtls' "certificate verification failed", as MicroPython raises it.
+MBEDTLS_ERR_X509_CERT_VERIFY_FAILED = -0x2700
 
-    def __init__(self, machine, network):
+
+class HostBoard(Board):
+    """A Board over the stand-ins; the fake Wi-Fi also gates the real sockets.
+
+    Flash: with a `state_file` the boot counter lives in that real file (so it counts
+    on across runs of the host runner), else in memory for this board's lifetime.
+
+    What a Pico W does that a computer would not, played on request:
+    - `internet = False`: the router's uplink is gone; connections drop and fail.
+    - `dns_delay_s`, `dns_fails`: getaddrinfo() blocks the whole loop for that long,
+      as MicroPython's does, running timer callbacks meanwhile, then fails or not.
+    - a verified TLS connection checks the certificate's dates against the board's
+      clock (the fake RTC), as mbedtls on rp2 does.
+    """
+
+    def __init__(self, machine, network, state_file=None):
         super().__init__(machine, network)
         self._tls_contexts = {}
+        self._verifying = set()
+        self.state_file = state_file
+        self.flash = FakeFlash()
+        self.internet = True
+        self.dns_delay_s = 0.0
+        self.dns_fails = False
+        self.lookups = 0
+        self.connection_attempts = 0
+        self._writers = set()
+
+    def getaddrinfo(self, host, port):
+        self.lookups += 1
+        deadline = time.monotonic() + self.dns_delay_s
+        while time.monotonic() < deadline:  # Blocks the loop, as on the board.
+            self.machine.service_timers()
+            time.sleep(0.01)
+        if self.dns_fails or not self.network.available:
+            raise OSError(-2, "name not found (the simulated DNS does not answer)")
+        return "127.0.0.1" if host == "localhost" else host
+
+    def set_internet(self, up):
+        self.internet = bool(up)
+        if not up:
+            for writer in list(self._writers):
+                writer.close()
+
+    def read_file(self, path):
+        if self.state_file is None:
+            return self.flash.read_file(path)
+        return super().read_file(path)
+
+    def write_file(self, path, data):
+        if self.state_file is None:
+            self.flash.write_file(path, data)
+        else:
+            super().write_file(path, data)
 
     def tls_context(self, ca_file=None):
         # Loading certificates blocks: HostBell builds the context up front, and reuses it.
         if ca_file not in self._tls_contexts:
-            self._tls_contexts[ca_file] = super().tls_context(ca_file)
+            self._tls_contexts[ca_file] = context = super().tls_context(ca_file)
+            if ca_file:
+                self._verifying.add(id(context))
         return self._tls_contexts[ca_file]
 
     async def open_connection(self, host, port, ssl=None, server_hostname=None):
+        self.connection_attempts += 1
         if not self.network.available:
             raise OSError(113, "EHOSTUNREACH (the simulated Wi-Fi is down)")
-        return await super().open_connection(host, port, ssl, server_hostname)
+        if not self.internet:
+            raise OSError(113, "EHOSTUNREACH (the simulated internet is down)")
+        reader, writer = await super().open_connection(host, port, ssl, server_hostname)
+        if ssl is not None and id(ssl) in self._verifying:
+            self._check_certificate_dates(writer)
+        self._writers.add(writer)
+        return reader, writer
+
+    def _check_certificate_dates(self, writer):
+        certificate = writer.get_extra_info("peercert") or {}
+        now = self.clock_s()
+        not_before = ssl_module.cert_time_to_seconds(certificate["notBefore"])
+        not_after = ssl_module.cert_time_to_seconds(certificate["notAfter"])
+        if not not_before <= now <= not_after:
+            writer.close()
+            raise OSError(
+                MBEDTLS_ERR_X509_CERT_VERIFY_FAILED,
+                "MBEDTLS_ERR_X509_CERT_VERIFY_FAILED: the board's clock is outside the "
+                "certificate's validity",
+            )
 
 
 class HostBell:
@@ -67,7 +143,17 @@ class HostBell:
         settings=None,
         unique_id=None,
         sink=None,
+        key=None,
+        state_file=None,
+        clock_set=True,
     ):
+        """Prepare a bell; `key` is its BELL_KEY (64 hex characters, None: unsigned).
+
+        `state_file` is the file that keeps the boot counter across runs of the host
+        runner; without it the counter lives in memory, counting up at each reboot().
+        `clock_set=False` starts the board's clock in 2021, as a Pico W's starts, so a
+        verified TLS connection needs NTP first; by default it has the computer's time.
+        """
         values = {
             "WIFI_SSID": "host-wifi",
             "WIFI_PASSWORD": "host-wifi",
@@ -81,14 +167,19 @@ class HostBell:
             "TLS": tls,
             "TLS_CA_FILE": ca_file,
             "WIFI_TIMEOUT_S": 2,
+            "BELL_KEY": key,
         }
+        if state_file is not None:
+            values["BOOT_FILE"] = str(state_file)
         values.update(settings or {})
         self.settings = Settings(values)
         # A random id per simulated bell: two runners on one computer must not share a
         # client id, or the broker would keep disconnecting one for the other.
         self.machine = FakeMachine(unique_id or os.urandom(8))
+        if clock_set:
+            self.machine.clock_base = int(time.time())
         self.network = FakeNetwork()
-        self.board = HostBoard(self.machine, self.network)
+        self.board = HostBoard(self.machine, self.network, state_file)
         self.machine.on_reset = self._on_reset
         if tls:  # Reads certificate files: construct HostBell off the event loop for TLS.
             self.board.tls_context(ca_file)
@@ -130,7 +221,7 @@ class HostBell:
         await self.stop(graceful=False)
 
     async def reboot(self):
-        """machine.reset(): a fresh firmware state (queue gone, new random seq)."""
+        """machine.reset(): a fresh firmware state (queue gone, boot + 1, seq from 1)."""
         await self._halt(graceful=False)
         await self.start()
 
@@ -193,11 +284,21 @@ class HostBell:
         """Take the simulated Wi-Fi away (the bell drops its link) or bring it back."""
         self.network.available = bool(up)
 
+    def set_internet(self, up):
+        """Cut the uplink behind a working Wi-Fi (connections drop, DNS fails) or mend it."""
+        self.board.set_internet(up)
+        self.board.dns_fails = not up
+
     # Observing -----------------------------------------------------------------------
 
     @property
     def connected(self):
         return self.bell is not None and self.bell.state == led.CONNECTED
+
+    @property
+    def boot(self):
+        """The running firmware's boot number (None before its first start)."""
+        return None if self.bell is None else self.bell.boot
 
     @property
     def led_on(self):

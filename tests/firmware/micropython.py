@@ -76,3 +76,30 @@ def run_logic_tests(
             result = json.loads(line.split(" ", 1)[1])
             outcomes[result["module"], result["test"]] = Outcome(result["ok"], result["error"])
     return implementation, outcomes, output
+
+
+def heap_after(output: str, module: str) -> int:
+    """Return the heap size after `module`'s tests (mem_info's "GC: total: N").
+
+    The heap only grows, so that is the most the run needed up to that module.
+    """
+    match = re.search(rf"@@HEAP {module}\n.*?GC: total: (\d+)", output, re.DOTALL)
+    assert match is not None, output[-2000:]
+    return int(match.group(1))
+
+
+def run_script(node: str, source: str, workdir: Path) -> str:
+    """Run `source` under MicroPython (the firmware on its path); return what it printed."""
+    script = workdir / "micropython_script.py"
+    script.write_text(source)
+    process = subprocess.run(
+        [node, str(RUNNER), str(REPO), str(HEAP_KIB), "--script", str(script)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=HERE,
+    )
+    if process.returncode != 0:
+        pytest.fail(f"the MicroPython script failed ({process.returncode}):\n{process.stderr}")
+    return process.stdout

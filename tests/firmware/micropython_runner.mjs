@@ -2,13 +2,18 @@
 // npm, @micropython/micropython-webassembly-pyscript) in Node.js.
 //
 //   node micropython_runner.mjs <repo root> <heap KiB> <test module> [<test module> ...]
+//   node micropython_runner.mjs <repo root> <heap KiB> --script <file.py>
 //
 // Copies firmware/pico_bell, firmware/pico_host/fakes.py and tests/firmware/logic into
 // MicroPython's in-memory file system under /lib, imports each test module, calls its
 // test_* functions (awaiting the async ones) and prints one line per test:
 //   @@RESULT {"module": ..., "test": ..., "ok": true|false, "error": "traceback"}
-// Other printed lines are the tests' own output. The exit status is non-zero only
-// when the runner itself fails.
+// Other printed lines are the tests' own output, and after each module "@@HEAP <module>"
+// and micropython.mem_info(), whose "GC: total" shows whether the heap had to grow
+// beyond <heap KiB> so far (this port adds heap when an allocation does not fit,
+// where a Pico W would raise MemoryError). With --script, the file runs instead
+// (after the same copying), for tests that check MicroPython's output on the host.
+// The exit status is non-zero only when the runner itself (or the script) fails.
 import fs from "node:fs";
 import path from "node:path";
 import { loadMicroPython } from "@micropython/micropython-webassembly-pyscript";
@@ -46,8 +51,10 @@ copyTree(path.join(root, "tests", "firmware", "logic"), "/lib/logic", (name) =>
   isPython(name) && name !== "conftest.py",
 );
 
-const driver = `
-import asyncio, gc, io, json, sys
+const script = modules[0] === "--script" ? fs.readFileSync(modules[1], "utf8") : null;
+
+const driver = script ?? `
+import asyncio, gc, io, json, micropython, sys
 
 print("@@IMPLEMENTATION " + json.dumps([sys.implementation.name, sys.version]))
 
@@ -84,6 +91,9 @@ for _name in ${JSON.stringify(modules)}:
             _report(_name, _test, not _error, _error)
         except Exception as _err:
             _report(_name, _test, False, _traceback(_err))
+    # "GC: total: N": the heap size so far; it grows past its start only when full.
+    print("@@HEAP " + _name)
+    micropython.mem_info()
 print("@@DONE")
 `;
 

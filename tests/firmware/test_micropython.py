@@ -9,7 +9,15 @@ from __future__ import annotations
 
 import pytest
 
-from .micropython import Outcome, logic_modules, logic_tests, require_micropython, run_logic_tests
+from .micropython import (
+    HEAP_KIB,
+    Outcome,
+    heap_after,
+    logic_modules,
+    logic_tests,
+    require_micropython,
+    run_logic_tests,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -42,3 +50,16 @@ def test_logic_under_micropython(
     outcome = outcomes.get((module, test))
     assert outcome is not None, f"{module}.{test} did not run:\n{output[-3000:]}"
     assert outcome.ok, f"{module}.{test} failed under MicroPython:\n{outcome.error}"
+
+
+def test_the_whole_bell_fits_a_pico_w_heap(
+    micropython_run: tuple[str, dict, str],
+) -> None:
+    """The Bell tests (the firmware running against a broker) never outgrow 192 KiB.
+
+    This WebAssembly port adds heap when an allocation does not fit, so the limit is
+    checked from the heap's size after them; they run first (modules in name order).
+    """
+    _implementation, _outcomes, output = micropython_run
+    assert logic_modules()[0] == "test_app"
+    assert heap_after(output, "test_app") <= HEAP_KIB * 1024 + 1024, output[-500:]

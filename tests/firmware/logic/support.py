@@ -8,10 +8,20 @@ pico_bell.mqtt_packets, so the two check each other.
 
 import asyncio
 import struct
+import time
+
+try:
+    from time import sleep_ms
+except ImportError:  # CPython
+
+    def sleep_ms(ms):
+        time.sleep(ms / 1000)
+
 
 from pico_bell.board import Board
 from pico_bell.settings import Settings
-from pico_host.fakes import FakeMachine, FakeNetwork
+from pico_bell.ticks import ticks_diff, ticks_ms
+from pico_host.fakes import FakeFlash, FakeMachine, FakeNetwork
 
 
 class Pipe:
@@ -166,6 +176,7 @@ class FakeBroker:
         self.refuse = 0
         self.available = True
         self.connects = []  # parse_connect() dicts
+        self.hosts = []  # The address of every connection attempt.
         self.messages = []  # Every PUBLISH received, including duplicates.
         self.retained = {}
         self.wills = []  # Will messages published because a client vanished.
@@ -175,6 +186,7 @@ class FakeBroker:
         self._tasks = []
 
     async def open_connection(self, host, port, ssl=None, server_hostname=None):
+        self.hosts.append(host)
         if not self.available:
             raise OSError(111, "ECONNREFUSED")
         to_broker, to_client = Pipe(), Pipe()
@@ -247,15 +259,49 @@ class FakeBroker:
 
 
 class BoardOnFakes(Board):
-    """A Board over the fake machine and network that connects to a FakeBroker."""
+    """A Board over the fake machine and network that connects to a FakeBroker.
+
+    DNS: getaddrinfo() blocks for `dns_delay_ms` (servicing timers, as MicroPython's
+    wait loop does) and then fails if `dns_fails`. NTP: `ntp_replies` holds what the
+    time server answers, one item per request (None: no answer).
+    """
 
     def __init__(self, broker, unique_id=b"\xe6\x61\x41\x04\x03\x2f\x5a\x2b"):
         super().__init__(FakeMachine(unique_id), FakeNetwork())
         self.broker = broker
         self.leds = []
+        self.flash = FakeFlash()
+        self.dns_delay_ms = 0
+        self.dns_fails = False
+        self.lookups = []
+        self.ntp_replies = []
+        self.ntp_requests = []
 
-    def resolve(self, host, port):
-        return host
+    def read_file(self, path):
+        return self.flash.read_file(path)
+
+    def write_file(self, path, data):
+        self.flash.write_file(path, data)
+
+    def getaddrinfo(self, host, port):
+        self.lookups.append(host)
+        started = ticks_ms()
+        while ticks_diff(ticks_ms(), started) < self.dns_delay_ms:
+            self.machine.service_timers()
+            sleep_ms(5)
+        if self.dns_fails:
+            raise OSError(-2, "name not found")
+        return f"192.0.2.{len(self.lookups)}"
+
+    def tls_context(self, ca_file=None):
+        return ("tls context", ca_file)
+
+    async def udp_request(self, address, port, data, timeout_ms):
+        self.ntp_requests.append((address, port, bytes(data)))
+        reply = self.ntp_replies.pop(0) if self.ntp_replies else None
+        if reply is None:
+            await asyncio.sleep(timeout_ms / 1000)
+        return reply
 
     def random_bytes(self, count):
         return b"\x12\x34\x56\x78\x9a"[:count]
@@ -268,6 +314,10 @@ class BoardOnFakes(Board):
         if not self.network.available:
             raise OSError(113, "EHOSTUNREACH")
         return await self.broker.open_connection(host, port, ssl, server_hostname)
+
+
+# A key for tests, as Home Assistant's config flow would generate one.
+TEST_KEY = "3f1c0e5a9b7d2c4e6f8a1b3c5d7e9f0a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d9a"
 
 
 def fast_settings(**values):

@@ -5,8 +5,9 @@ import json
 
 from pico_bell import led
 from pico_bell.app import Bell
+from pico_bell.signing import Signer, parse_key, signed_text
 
-from .support import BoardOnFakes, FakeBroker, fast_settings, press, wait_until
+from .support import TEST_KEY, BoardOnFakes, FakeBroker, fast_settings, press, wait_until
 
 
 class Rig:
@@ -17,10 +18,14 @@ class Rig:
         self.board = BoardOnFakes(self.broker)
         self.settings = fast_settings(**settings)
         self.lines = []
-        self.bell = Bell(self.settings, self.board, sink=self.lines.append)
         self.events = []
-        self.bell.listener = lambda event, item: self.events.append((event, item))
         self.task = None
+        self.boot_firmware()
+
+    def boot_firmware(self):
+        """A fresh firmware on the same board and flash, as after machine.reset()."""
+        self.bell = Bell(self.settings, self.board, sink=self.lines.append)
+        self.bell.listener = lambda event, item: self.events.append((event, item))
 
     @property
     def machine(self):
@@ -36,10 +41,14 @@ class Rig:
         self.task = asyncio.create_task(self.bell.run())
         await wait_until(lambda: self.bell.state == led.CONNECTED, timeout=3)
 
-    async def stop(self, graceful=True):
+    async def halt(self, graceful=True):
         self.bell.stop(graceful)
         if self.task is not None:
             await self.task
+            self.task = None
+
+    async def stop(self, graceful=True):
+        await self.halt(graceful)
         await self.broker.close()
 
 
@@ -48,21 +57,23 @@ async def test_press_is_published_as_json_and_acknowledged():
     try:
         await rig.start()
         assert rig.board.network.WLAN().settings["pm"] == 0xA11140  # Power saving off.
-        assert rig.broker.retained["bell/status"] == b"online"
+        assert rig.broker.retained["bell/status"] == b'{"state": "online", "boot": 1}'
         assert rig.broker.connects[0]["client_id"] == "bell-e6614104032f5a2b"
-        assert rig.broker.connects[0]["will"] == ("bell/status", b"offline", 1, True)
+        will = ("bell/status", b'{"state": "offline", "boot": 1}', 1, True)
+        assert rig.broker.connects[0]["will"] == will
         await press(rig.machine, 17)
         await wait_until(rig.delivered, timeout=2)
         (payload,) = rig.press_payloads()
         assert payload["button"] == 2
         assert payload["event"] == "press"
-        assert payload["seq"] == 0x12345678 & ((1 << 30) - 1)  # From the board's random bytes.
+        assert (payload["boot"], payload["seq"]) == (1, 1)  # First boot, first press.
+        assert "sig" not in payload  # No BELL_KEY: unsigned.
         assert 50 <= payload["age_ms"] < 1000
         assert rig.broker.publishes("bell")[0].qos == 1
         assert rig.bell.stats["delivered"] == 1
     finally:
         await rig.stop()
-    assert rig.broker.retained["bell/status"] == b"offline"
+    assert rig.broker.retained["bell/status"] == b'{"state": "offline", "boot": 1}'
     assert rig.broker.disconnects == 1
     assert rig.broker.wills == []
 
@@ -105,8 +116,9 @@ async def test_presses_while_the_broker_is_down_are_sent_in_order_after_reconnec
         assert [p["button"] for p in payloads] == [1, 2, 3]
         assert [p["seq"] for p in payloads] == sorted(p["seq"] for p in payloads)
         assert all(p["age_ms"] >= 300 for p in payloads)  # They waited in the queue.
-        assert rig.broker.wills == [("bell/status", b"offline")]  # The broker saw us vanish.
-        assert rig.broker.retained["bell/status"] == b"online"
+        # The broker saw us vanish.
+        assert rig.broker.wills == [("bell/status", b'{"state": "offline", "boot": 1}')]
+        assert rig.broker.retained["bell/status"] == b'{"state": "online", "boot": 1}'
     finally:
         await rig.stop()
 
@@ -241,5 +253,54 @@ async def test_qos0_setting_publishes_without_tracking():
         await wait_until(rig.delivered, timeout=2)
         assert rig.broker.publishes("bell")[0].qos == 0
         assert len(rig.bell.queue) == 0
+    finally:
+        await rig.stop()
+
+
+async def test_keyed_bell_signs_presses_status_and_will():
+    rig = Rig(BELL_KEY=TEST_KEY)
+    signer = Signer(parse_key(TEST_KEY))
+    try:
+        await rig.start()
+        status = json.loads(rig.broker.retained["bell/status"])
+        assert status["sig"] == signer.sign(b"bell/status|online|1")
+        topic, will, _qos, retain = rig.broker.connects[0]["will"]
+        assert (topic, retain) == ("bell/status", True)
+        assert json.loads(will)["sig"] == signer.sign(b"bell/status|offline|1")
+        await press(rig.machine, 18)
+        await wait_until(rig.delivered, timeout=2)
+        (data,) = rig.press_payloads()
+        text = signed_text("bell", 3, "press", 1, 1, data["age_ms"])
+        assert data["sig"] == signer.sign(text)
+        assert not any(TEST_KEY in line for line in rig.lines)  # The key is never logged.
+    finally:
+        await rig.stop()
+    # A clean stop publishes the signed goodbye of this boot.
+    assert json.loads(rig.broker.retained["bell/status"])["sig"] == signer.sign(
+        b"bell/status|offline|1"
+    )
+
+
+async def test_reboot_counts_the_boot_up_and_seq_starts_over():
+    rig = Rig(BELL_KEY=TEST_KEY)
+    try:
+        await rig.start()
+        await press(rig.machine, 16)
+        await asyncio.sleep(0.15)
+        await press(rig.machine, 16)
+        await wait_until(lambda: len(rig.delivered()) == 2, timeout=3)
+        await rig.halt(graceful=False)  # Power cut.
+        rig.boot_firmware()
+        await rig.start()
+        assert rig.bell.boot == 2
+        await press(rig.machine, 17)
+        await wait_until(lambda: len(rig.delivered()) == 3, timeout=3)
+        orders = [(p["boot"], p["seq"]) for p in rig.press_payloads()]
+        assert orders == [(1, 1), (1, 2), (2, 1)]  # Always increasing.
+        assert orders == sorted(orders)
+        will = json.loads(rig.broker.connects[-1]["will"][1])
+        assert will["boot"] == 2  # The will of the new boot, made at connect time.
+        assert rig.board.flash.files["/bell_boot.txt"] == b"2\n"
+        assert rig.board.flash.writes == 2  # Once per boot, not per press or connect.
     finally:
         await rig.stop()

@@ -1,7 +1,7 @@
 """Sequence numbers and the bounded queue of undelivered presses."""
 
 from pico_bell.buttons import LONG_PRESS, PRESS
-from pico_bell.presses import SEQ_MASK, Press, PressQueue, SeqCounter, initial_seq
+from pico_bell.presses import MAX_SEQ, Press, PressQueue, SeqCounter
 
 from .support import raises
 
@@ -10,17 +10,13 @@ def make(count, start=0):
     return [Press(1 + index % 4, PRESS, start + index, index * 10) for index in range(count)]
 
 
-def test_initial_seq_is_30_bits_from_random_bytes():
-    assert initial_seq(b"\x00\x00\x00\x05") == 5
-    assert initial_seq(b"\xff\xff\xff\xff") == SEQ_MASK
-    assert initial_seq(b"\x12\x34\x56\x78\x9a") == 0x12345678 & SEQ_MASK
-    assert SEQ_MASK == (1 << 30) - 1
-
-
-def test_seq_counter_increases_and_wraps():
-    counter = SeqCounter(SEQ_MASK - 1)
-    assert counter.peek() == SEQ_MASK - 1
-    assert [counter.next() for _ in range(3)] == [SEQ_MASK - 1, SEQ_MASK, 0]
+def test_seq_starts_at_1_and_never_wraps():
+    counter = SeqCounter()
+    assert counter.peek() == 1
+    assert [counter.next() for _ in range(3)] == [1, 2, 3]
+    counter = SeqCounter(MAX_SEQ - 1)
+    assert [counter.next() for _ in range(3)] == [MAX_SEQ - 1, MAX_SEQ, MAX_SEQ]
+    assert MAX_SEQ == 2**32 - 1
 
 
 def test_queue_keeps_press_order_and_acknowledges_by_packet_id():

@@ -73,3 +73,29 @@ def test_describe_shows_no_secret():
     text = settings.describe()
     assert "secret" not in text
     assert "GP16, GP17, GP18, GP19" in text
+
+
+def test_bell_key_is_checked_at_boot_without_showing_it():
+    key = "0123456789abcdef" * 4
+    settings = Settings({"BELL_KEY": key})
+    assert settings.key == bytes.fromhex(key)
+    assert "signed JSON" in settings.describe()
+    assert key not in settings.describe()
+    assert Settings({}).key is None
+    assert "unsigned" in Settings({}).describe()
+    short = key[:-1]
+    err = raises(ConfigError, Settings, {"BELL_KEY": short})
+    assert "64 hexadecimal characters" in str(err)
+    assert "63" in str(err)
+    assert short not in str(err)
+    upper = key.upper()
+    err = raises(ConfigError, Settings, {"BELL_KEY": upper})
+    assert "lowercase" in str(err)
+    assert upper not in str(err)
+    expect_error({"BELL_KEY": "g" * 64}, "0-9")
+    expect_error({"BELL_KEY": 1234}, "text in quotes")
+
+
+def test_legacy_text_cannot_be_signed():
+    expect_error({"LEGACY": True, "BELL_KEY": "ab" * 32}, "cannot be signed")
+    assert Settings({"LEGACY": True}).LEGACY is True
