@@ -168,15 +168,16 @@ async def test_generated_messages_never_break_the_bell(
     for table in range(1, 5):
         entry.runtime_data.bell.acknowledge(table)
     if keyed:
-        last = entry.runtime_data.bell.gate.memory.last_press or (0, 0)
-        boot = min(last[0] + 1, 2**32 - 1)
-        text = press_text(TOPIC, button=2, event="press", boot=boot, seq=1, age_ms=0)
+        last_boot, last_seq = entry.runtime_data.bell.gate.memory.last_press or (0, 0)
+        # The next press after the last accepted one (the fuzz may have reached 2**32 - 1).
+        boot, seq = (last_boot, last_seq + 1) if last_seq < 2**32 - 1 else (last_boot + 1, 1)
+        text = press_text(TOPIC, button=2, event="press", boot=boot, seq=seq, age_ms=0)
         payload = json.dumps(
             {
                 "button": 2,
                 "event": "press",
                 "boot": boot,
-                "seq": 1,
+                "seq": seq,
                 "age_ms": 0,
                 "sig": sign(key_bytes(KEY), text),
             }
