@@ -12,14 +12,13 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON, STATE_UNAVAILABLE
-from homeassistant.core import Event, EventStateChangedData, HomeAssistant, State, callback
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
-    mock_restore_cache,
 )
 
 from custom_components.blynk_bell.const import CONF_BUTTONS, CONF_RESET_AFTER, DOMAIN
@@ -334,7 +333,7 @@ async def test_call_clears_after_reset_after(
     assert "called_at" not in hass.states.get(CALLING.format(3)).attributes
 
 
-async def test_new_press_restarts_the_window(
+async def test_a_repeat_press_keeps_the_calls_start_and_extends_it(
     hass: HomeAssistant,
     mosquitto: Mosquitto,
     bell_data: dict[str, Any],
@@ -343,22 +342,21 @@ async def test_new_press_restarts_the_window(
     entry = make_entry(bell_data, {CONF_BUTTONS: 4, CONF_RESET_AFTER: 60})
     assert await hass.config_entries.async_setup(entry.entry_id)
     await wait_for(hass, lambda: entry.runtime_data.bell.available)
-    # A press made 30 s ago (queued by the firmware), then a fresh one.
+    # A press made 30 s ago (queued by the firmware), then a fresh one: a reminder.
     await mosquitto.publish(TOPIC, '{"button": 1, "seq": 4, "age_ms": 30000}')
     await wait_for(hass, lambda: state_of(hass, CALLING.format(1)) == STATE_ON)
     first = dt_util.parse_datetime(hass.states.get(CALLING.format(1)).attributes["called_at"])
     await mosquitto.publish(TOPIC, '{"button": 1, "seq": 5}')
     await wait_for(
-        hass,
-        lambda: hass.states.get(CALLING.format(1)).attributes.get("called_at") != first.isoformat(),
+        hass, lambda: hass.states.get(CALLING.format(1)).attributes.get("reminders") == 1
     )
-    second = dt_util.parse_datetime(hass.states.get(CALLING.format(1)).attributes["called_at"])
-    assert second - first > timedelta(seconds=29)
-
+    # The wait still counts from the first press ...
+    assert hass.states.get(CALLING.format(1)).attributes["called_at"] == first.isoformat()
+    # ... and the call clears a minute after the last press, not the first.
     async_fire_time_changed(hass, first + timedelta(seconds=61))
     await hass.async_block_till_done()
     assert state_of(hass, CALLING.format(1)) == STATE_ON
-    async_fire_time_changed(hass, second + timedelta(seconds=61))
+    async_fire_time_changed(hass, first + timedelta(seconds=92))
     await hass.async_block_till_done()
     assert state_of(hass, CALLING.format(1)) == STATE_OFF
 
@@ -383,29 +381,6 @@ async def test_long_press_cancels_the_call(
     await mosquitto.publish(TOPIC, json.dumps({"button": 2, "event": "long_press", "seq": 2}))
     await wait_for(hass, lambda: state_of(hass, CALLING.format(2)) == STATE_OFF)
     assert hass.states.get(EVENT.format(2)).attributes["event_type"] == "long_press"
-
-
-@pytest.mark.parametrize(("age", "expected"), [(120, STATE_ON), (400, STATE_OFF)])
-async def test_call_is_restored_after_restart_within_window(
-    hass: HomeAssistant,
-    bell_data: dict[str, Any],
-    make_entry: Callable[..., MockConfigEntry],
-    age: int,
-    expected: str,
-) -> None:
-    called_at = dt_util.utcnow() - timedelta(seconds=age)
-    mock_restore_cache(
-        hass,
-        [State(CALLING.format(2), STATE_ON, {"called_at": called_at.isoformat()})],
-    )
-    entry = make_entry(bell_data)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    assert state_of(hass, CALLING.format(2)) == expected
-    if expected == STATE_ON:
-        async_fire_time_changed(hass, called_at + timedelta(seconds=301))
-        await hass.async_block_till_done()
-        assert state_of(hass, CALLING.format(2)) == STATE_OFF
 
 
 # The link: availability, persistence, setup and unload --------------------------------

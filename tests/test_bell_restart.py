@@ -15,7 +15,7 @@ from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON, STATE_UNAVA
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from .conftest import TOPIC
 from .helpers import state_of, wait_for
@@ -65,8 +65,20 @@ async def test_a_fresh_press_made_while_away_keeps_its_own_time(
     await mosquitto.publish(TOPIC, json.dumps({"button": 3, "event": "press", "seq": 2}))
     await restart(hass, bell_entry)
     await wait_for(hass, lambda: hass.states.get(EVENT.format(3)).attributes.get("seq") == 2)
+    attributes = hass.states.get(CALLING.format(3)).attributes
+    # A reminder of the restored call: the wait counts from the first press, and the call
+    # runs until "Clear a call after" from the fresh press, not from the old one.
+    assert called_at(hass, 3) == first
+    assert attributes["reminders"] == 1
+    fresh = dt_util.parse_datetime(attributes["last_pressed_at"])
+    assert fresh is not None
+    assert fresh - first > timedelta(seconds=190)
+    async_fire_time_changed(hass, first + timedelta(seconds=301))
+    await hass.async_block_till_done()
     assert state_of(hass, CALLING.format(3)) == STATE_ON
-    assert called_at(hass, 3) - first > timedelta(seconds=190)
+    async_fire_time_changed(hass, fresh + timedelta(seconds=301))
+    await hass.async_block_till_done()
+    assert state_of(hass, CALLING.format(3)) == STATE_OFF
 
 
 async def test_an_untouched_call_is_restored(

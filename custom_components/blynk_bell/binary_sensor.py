@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from homeassistant.components.binary_sensor import BinarySensorDeviceClass, BinarySensorEntity
-from homeassistant.const import STATE_ON, EntityCategory
+from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-from homeassistant.helpers.restore_state import RestoreEntity
-from homeassistant.util import dt as dt_util
 
 from . import BlynkBellConfigEntry
-from .const import ATTR_CALLED_AT
+from .const import ATTR_CALLED_AT, ATTR_LAST_PRESSED_AT, ATTR_REMINDERS
 from .entity import BellEntity, TableEntity
 from .service_bell import ServiceBell
 
@@ -56,8 +55,11 @@ class BellConnected(BellEntity, BinarySensorEntity):
         return self.bell.bell_online is not False
 
 
-class TableCalling(TableEntity, BinarySensorEntity, RestoreEntity):
-    """On from a press until acknowledged, cancelled, or `reset_after` passes."""
+class TableCalling(TableEntity, BinarySensorEntity):
+    """On while the table calls: from a press until acknowledged, served, or cancelled.
+
+    The call itself (and its restoration after a restart) is the bell's call desk's.
+    """
 
     _attr_translation_key = "table_calling"
     _follows_link = False  # A call is Home Assistant's: it goes on while the broker is away.
@@ -73,17 +75,16 @@ class TableCalling(TableEntity, BinarySensorEntity, RestoreEntity):
 
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
-        """Say since when the table has been calling."""
-        if (called_at := self.bell.called_at(self.table)) is None:
+        """Say since when the table has been calling, and how often it reminded us."""
+        call = self.bell.desk.calls[self.table]
+        if not self.bell.calling(self.table) or call.started_at is None:
             return None
-        return {ATTR_CALLED_AT: called_at.isoformat()}
+        return {
+            ATTR_CALLED_AT: call.started_at.isoformat(),
+            ATTR_LAST_PRESSED_AT: _iso(call.last_press_at),
+            ATTR_REMINDERS: call.reminders,
+        }
 
-    async def async_added_to_hass(self) -> None:
-        """Resume a call that was still running when Home Assistant stopped."""
-        await super().async_added_to_hass()
-        last_state = await self.async_get_last_state()
-        if last_state is None or last_state.state != STATE_ON:
-            return
-        raw_called_at = last_state.attributes.get(ATTR_CALLED_AT)
-        if (called_at := dt_util.parse_datetime(str(raw_called_at))) is not None:
-            self.bell.restore_call(self.table, called_at)
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()

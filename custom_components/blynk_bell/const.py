@@ -37,8 +37,15 @@ BELL_KEEPALIVE: Final = 30
 # A bad payload logs a warning at most this often (seconds); the rest go to debug.
 INVALID_PAYLOAD_WARNING_INTERVAL: Final = 60.0
 
+# Fired on every accepted press and every change of a call: device triggers and the
+# logbook read it. Data: device_id, entry_id, table, type (press, long_press,
+# double_press, or a CallChange), reminders, and wait_s / response_s when known.
+EVENT_BELL: Final = "blynk_bell_event"
+
 ATTR_PRESSED_AT: Final = "pressed_at"
 ATTR_CALLED_AT: Final = "called_at"
+ATTR_REMINDERS: Final = "reminders"
+ATTR_LAST_PRESSED_AT: Final = "last_pressed_at"
 ATTR_SEQ: Final = "seq"
 ATTR_AGE_MS: Final = "age_ms"
 

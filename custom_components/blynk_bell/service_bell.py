@@ -15,10 +15,11 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
-from homeassistant.helpers.event import async_track_point_in_utc_time
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
+from .call_desk import CallDesk, CallEvent
 from .const import (
     BELL_KEEPALIVE,
     CONF_BELL_KEY,
@@ -33,10 +34,12 @@ from .const import (
     DEFAULT_BUTTONS,
     DEFAULT_RESET_AFTER,
     DOMAIN,
+    EVENT_BELL,
     INVALID_PAYLOAD_WARNING_INTERVAL,
     SETUP_CONNECT_TIMEOUT,
 )
 from .protocol.bell import Press, PressType, Rejected, Rejection
+from .protocol.calls import CallState
 from .protocol.gate import BellGate, GateMemory
 from .protocol.mqtt import Endpoint, Message, MqttLink, SessionOptions
 from .protocol.signing import key_bytes
@@ -122,8 +125,7 @@ class ServiceBell:
         )
         # None until the bell publishes a status: the tutorial firmware never does.
         self.bell_online: bool | None = None
-        self._calls: dict[int, datetime] = {}
-        self._expiry: dict[int, CALLBACK_TYPE] = {}
+        self.desk = CallDesk(hass, self.tables, self.reset_after, self._notify, self._call_changed)
         self._listeners: list[tuple[int | None, CALLBACK_TYPE]] = []
         self._press_listeners: dict[int, list[PressListener]] = {}
         self._unheard: dict[int, deque[tuple[Press, datetime]]] = {}
@@ -133,9 +135,6 @@ class ServiceBell:
             hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}.bell"
         )
         self._pacers: dict[int, Pacer[tuple[Press, datetime]]] = {}
-        # Tables whose call a delivered message decided since set-up: a restored state
-        # from before the restart must not undo that (a cancel stays cancelled).
-        self._decided: set[int] = set()
         # Since when nobody listened (Home Assistant away, or the broker lost), and until
         # when messages count as the backlog of that time; None when unknown.
         self._away_since: datetime | None = None
@@ -163,6 +162,10 @@ class ServiceBell:
         self.gate = BellGate(
             self.topic, self.tables, self.gate.key, GateMemory.from_dict(stored.get("gate"))
         )
+        # The calls from before a restart, before the broker delivers what happened since:
+        # a cancel made meanwhile then cancels, a fresh press counts as a reminder.
+        self.desk.restore(stored.get("desk"))
+        self.desk.start()
         # When we last stopped listening; unknown after a crash.
         stopped_at = stored.get("stopped_at")
         if isinstance(stopped_at, str):
@@ -192,9 +195,7 @@ class ServiceBell:
         """Close the link, cancel the timers, and write what the gate must remember."""
         self._started = False
         await self.link.async_stop()
-        for cancel in self._expiry.values():
-            cancel()
-        self._expiry.clear()
+        self.desk.stop()
         if self._pace_timer is not None:
             self._pace_timer.cancel()
             self._pace_timer = None
@@ -246,52 +247,46 @@ class ServiceBell:
     # Calls ---------------------------------------------------------------------------
 
     def calling(self, table: int) -> bool:
-        """Tell whether `table` is waiting for a waiter."""
-        return table in self._calls
+        """Tell whether `table` is calling (and nobody acknowledged it yet)."""
+        return self.desk.state(table) is CallState.CALLING
 
     def called_at(self, table: int) -> datetime | None:
-        """Return when the current call of `table` started."""
-        return self._calls.get(table)
+        """Return when the open call of `table` started (its first press)."""
+        call = self.desk.calls[table]
+        return call.started_at if call.open else None
 
     @callback
     def acknowledge(self, table: int) -> None:
-        """End the call of `table` (the waiter is on the way)."""
-        if self._end_call(table):
-            self._notify(table)
+        """Mark the call of `table` seen: a waiter is on the way."""
+        self.desk.acknowledge(table)
 
     @callback
-    def restore_call(self, table: int, called_at: datetime) -> None:
-        """Resume a call from before a restart if it is still within `reset_after`.
+    def serve(self, table: int) -> None:
+        """End the call of `table`: it was served."""
+        self.desk.serve(table)
 
-        Only when nothing newer decided the table: what the broker delivered from the
-        persistent session (a cancel, a fresh press) happened after the restored state.
-        """
-        if table in self._decided:
-            return
-        if 1 <= table <= self.tables and dt_util.utcnow() < called_at + self.reset_after:
-            self._start_call(table, called_at)
+    @callback
+    def _call_changed(self, event: CallEvent) -> None:
+        """Store the calls, and tell automations (device triggers, logbook)."""
+        self._remember()
+        call = event.call
+        data: dict[str, Any] = {
+            "entry_id": self.entry.entry_id,
+            "table": event.table,
+            "type": event.change.value,
+            "reminders": call.reminders,
+        }
+        if event.response is not None:
+            data["response_s"] = round(event.response.total_seconds(), 1)
+        if (wait := self.desk.wait(event.table)) is not None:
+            data["wait_s"] = round(wait.total_seconds(), 1)
+        self._fire(data)
 
-    def _start_call(self, table: int, called_at: datetime) -> None:
-        self._cancel_expiry(table)
-        self._calls[table] = called_at
-
-        @callback
-        def expire(_now: datetime) -> None:
-            self._expiry.pop(table, None)
-            if self._calls.pop(table, None) is not None:
-                self._notify(table)
-
-        self._expiry[table] = async_track_point_in_utc_time(
-            self.hass, expire, called_at + self.reset_after
+    def _fire(self, data: dict[str, Any]) -> None:
+        device = dr.async_get(self.hass).async_get_device(
+            identifiers={(DOMAIN, f"{self.entry.entry_id}_bell")}
         )
-
-    def _end_call(self, table: int) -> bool:
-        self._cancel_expiry(table)
-        return self._calls.pop(table, None) is not None
-
-    def _cancel_expiry(self, table: int) -> None:
-        if (cancel := self._expiry.pop(table, None)) is not None:
-            cancel()
+        self.hass.bus.async_fire(EVENT_BELL, {"device_id": device and device.id, **data})
 
     # MQTT ----------------------------------------------------------------------------
 
@@ -383,6 +378,7 @@ class ServiceBell:
     def _memory_data(self, *, stopped: bool = False) -> dict[str, Any]:
         return {
             "gate": self.gate.memory.as_dict(),
+            "desk": self.desk.as_dict(),
             "stopped_at": dt_util.utcnow().isoformat() if stopped else None,
         }
 
@@ -407,11 +403,11 @@ class ServiceBell:
     def _record_press(self, press: Press, pressed_at: datetime) -> None:
         now = dt_util.utcnow()
         table = press.button
-        self._decided.add(table)
+        self._fire({"entry_id": self.entry.entry_id, "table": table, "type": press.type.value})
         if press.type is PressType.LONG_PRESS:
-            self._end_call(table)  # The guest cancelled the call.
-        elif self._may_call(press, pressed_at, now):
-            self._start_call(table, pressed_at)
+            self.desk.cancel(table, now)  # The guest cancelled the call.
+        else:
+            self.desk.press(table, pressed_at, may_call=self._may_call(press, pressed_at, now))
         if listeners := self._press_listeners.get(table):
             for listener in list(listeners):
                 listener(press, pressed_at)
