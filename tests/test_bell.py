@@ -491,7 +491,7 @@ async def test_device_and_unique_ids_are_stable(
         f"{bell_entry.entry_id}_table_1_{kind}" for kind in ("event", "calling", "acknowledge")
     } <= unique_ids
     assert f"{bell_entry.entry_id}_bell_connected" in unique_ids
-    assert len(unique_ids) == 13
+    assert len(unique_ids) == 4 * 7 + 10  # per table: 7 entities; the bell: 10
 
 
 async def test_fewer_tables_remove_their_entities(
@@ -504,7 +504,7 @@ async def test_fewer_tables_remove_their_entities(
     assert registry.async_get(EVENT.format(3)) is None
     assert registry.async_get(CALLING.format(2)) is not None
     assert registry.async_get(BELL_CONNECTED) is not None
-    assert len(er.async_entries_for_config_entry(registry, bell_entry.entry_id)) == 7
+    assert len(er.async_entries_for_config_entry(registry, bell_entry.entry_id)) == 2 * 7 + 10
 
 
 # The bell's own status -----------------------------------------------------------------

@@ -21,6 +21,8 @@ PLATFORMS: list[Platform] = [
     Platform.BUTTON,
     Platform.CLIMATE,
     Platform.EVENT,
+    Platform.SENSOR,
+    Platform.SWITCH,
 ]
 
 

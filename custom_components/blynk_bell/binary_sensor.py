@@ -16,6 +16,7 @@ from .entity import BellEntity, TableEntity
 from .service_bell import ServiceBell
 
 PARALLEL_UPDATES = 0
+LOW_BATTERY_MV = 3500
 
 
 async def async_setup_entry(
@@ -28,6 +29,7 @@ async def async_setup_entry(
     async_add_entities(
         [
             BellConnected(bell),
+            BatteryLow(bell),
             *(TableCalling(bell, table) for table in range(1, bell.tables + 1)),
         ]
     )
@@ -53,6 +55,29 @@ class BellConnected(BellEntity, BinarySensorEntity):
     def is_on(self) -> bool:
         """Tell whether the bell is online (or has never said otherwise)."""
         return self.bell.bell_online is not False
+
+
+class BatteryLow(BellEntity, BinarySensorEntity):
+    """On when the bell's supply (the kit's 18650 cell, on VSYS) runs low.
+
+    Unknown unless the firmware reports VSYS (`BATTERY = True`). 3.5 V on VSYS is about a
+    fifth of a Li-ion cell left: time to charge it before service, not a dead bell.
+    """
+
+    _attr_device_class = BinarySensorDeviceClass.BATTERY
+    _attr_translation_key = "battery_low"
+
+    def __init__(self, bell: ServiceBell) -> None:
+        """Attach to the bell device."""
+        super().__init__(bell, f"{bell.entry.entry_id}_battery_low")
+
+    @property
+    def is_on(self) -> bool | None:
+        """Tell whether the supply is low; None when the bell does not report it."""
+        health = self.bell.health
+        if health is None or health.vsys_mv is None:
+            return None
+        return health.vsys_mv < LOW_BATTERY_MV
 
 
 class TableCalling(TableEntity, BinarySensorEntity):

@@ -1,4 +1,4 @@
-"""Buttons: "Acknowledge table N" clears a table's call."""
+"""Buttons per table: "Acknowledge" (a waiter is on the way) and "Served" (the call ends)."""
 
 from __future__ import annotations
 
@@ -20,11 +20,17 @@ async def async_setup_entry(
 ) -> None:
     """Add an acknowledge button per table."""
     bell = entry.runtime_data.bell
-    async_add_entities(AcknowledgeTable(bell, table) for table in range(1, bell.tables + 1))
+    tables = range(1, bell.tables + 1)
+    async_add_entities(
+        [
+            *(AcknowledgeTable(bell, table) for table in tables),
+            *(ServeTable(bell, table) for table in tables),
+        ]
+    )
 
 
 class AcknowledgeTable(TableEntity, ButtonEntity):
-    """The waiter has seen the call."""
+    """A waiter has seen the call and is on the way."""
 
     _attr_translation_key = "acknowledge"
     _follows_link = False  # A call is Home Assistant's: it goes on while the broker is away.
@@ -34,5 +40,20 @@ class AcknowledgeTable(TableEntity, ButtonEntity):
         super().__init__(bell, table, "acknowledge")
 
     async def async_press(self) -> None:
-        """Clear the table's call."""
+        """Mark the table's call seen: its LED on the bell goes steady."""
         self.bell.acknowledge(self.table)
+
+
+class ServeTable(TableEntity, ButtonEntity):
+    """The waiter served the table: its call is over."""
+
+    _attr_translation_key = "served"
+    _follows_link = False  # A call is Home Assistant's: it goes on while the broker is away.
+
+    def __init__(self, bell: ServiceBell, table: int) -> None:
+        """Bind to one table."""
+        super().__init__(bell, table, "served")
+
+    async def async_press(self) -> None:
+        """End the table's call."""
+        self.bell.serve(self.table)

@@ -16,13 +16,19 @@ CONF_PASSWORD: Final = "password"
 CONF_TLS: Final = "tls"
 CONF_TOPIC: Final = "topic"
 CONF_BELL_KEY: Final = "bell_key"
+CONF_NAME: Final = "name"
 CONF_TOKEN: Final = "token"
 CONF_BLYNK_SERVER: Final = "blynk_server"
 
 # entry.options
 CONF_BUTTONS: Final = "buttons"
 CONF_RESET_AFTER: Final = "reset_after"
+# Table number (as text) -> the name staff use ("Window table").
+CONF_TABLE_NAMES: Final = "table_names"
+# A schedule helper whose "on" means open: outside it presses start no call.
+CONF_SCHEDULE: Final = "schedule"
 
+DEFAULT_NAME: Final = "Service bell"
 DEFAULT_BROKER: Final = "broker.hivemq.com"
 DEFAULT_PORT: Final = 1883
 DEFAULT_TOPIC: Final = "SunFounder MQTT Test"

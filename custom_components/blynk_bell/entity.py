@@ -27,14 +27,18 @@ def table_of_unique_id(entry_id: str, unique_id: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def bell_device_info(entry_id: str) -> DeviceInfo:
-    """Describe the service bell device."""
-    return DeviceInfo(
+def bell_device_info(entry_id: str, name: str | None = None) -> DeviceInfo:
+    """Describe the service bell device: the user's name for it, or "Service bell"."""
+    info = DeviceInfo(
         identifiers={(DOMAIN, f"{entry_id}_bell")},
-        translation_key="service_bell",
         manufacturer="Raspberry Pi",
         model="Pico W service bell",
     )
+    if name:
+        info["name"] = name
+    else:
+        info["translation_key"] = "service_bell"
+    return info
 
 
 class BellEntity(Entity):
@@ -52,7 +56,7 @@ class BellEntity(Entity):
         """Attach the entity to the bell device."""
         self.bell = bell
         self._attr_unique_id = unique_id
-        self._attr_device_info = bell_device_info(bell.entry.entry_id)
+        self._attr_device_info = bell_device_info(bell.entry.entry_id, bell.name)
 
     @property
     def available(self) -> bool:
@@ -72,7 +76,11 @@ class BellEntity(Entity):
 
 
 class TableEntity(BellEntity):
-    """An entity of one table, named "... table N" through translation placeholders."""
+    """An entity of one table: "Table N calling", or "Window table calling" once named.
+
+    A named table uses the `named_` variant of the translation key, whose text puts the
+    user's name where the number would be, so both read right in every language.
+    """
 
     def __init__(self, bell: ServiceBell, table: int, kind: str) -> None:
         """Bind to one table."""
@@ -80,3 +88,6 @@ class TableEntity(BellEntity):
         self.table = table
         self._listen_table = table
         self._attr_translation_placeholders = {"table": str(table)}
+        if (name := bell.table_name(table)) is not None and self._attr_translation_key:
+            self._attr_translation_key = f"named_{self._attr_translation_key}"
+            self._attr_translation_placeholders = {"table": str(table), "name": name}

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 import hashlib
+import json
 import logging
 import time
 from typing import Any
@@ -25,9 +27,11 @@ from .const import (
     CONF_BELL_KEY,
     CONF_BROKER,
     CONF_BUTTONS,
+    CONF_NAME,
     CONF_PASSWORD,
     CONF_PORT,
     CONF_RESET_AFTER,
+    CONF_TABLE_NAMES,
     CONF_TLS,
     CONF_TOPIC,
     CONF_USERNAME,
@@ -38,14 +42,17 @@ from .const import (
     INVALID_PAYLOAD_WARNING_INTERVAL,
     SETUP_CONNECT_TIMEOUT,
 )
-from .protocol.bell import Press, PressType, Rejected, Rejection
+from .protocol.bell import MAX_U32, BellHealth, Press, PressType, Rejected, Rejection
 from .protocol.calls import CallState
 from .protocol.gate import BellGate, GateMemory
 from .protocol.mqtt import Endpoint, Message, MqttLink, SessionOptions
-from .protocol.signing import key_bytes
+from .protocol.signing import calls_text, key_bytes, sign
 from .protocol.throttle import Pacer, Throttle
 
 _LOGGER = logging.getLogger(__name__)
+
+# The tables' call states in the calls feedback: i idle, c calling, a acknowledged.
+_CALL_LETTERS = {CallState.CALLING: "c", CallState.ACKNOWLEDGED: "a"}
 
 type PressListener = Callable[[Press, datetime], None]
 
@@ -105,7 +112,12 @@ class ServiceBell:
         )
         self.topic: str = entry.data[CONF_TOPIC]
         self.status_topic = f"{self.topic}/status"
+        self.health_topic = f"{self.topic}/health"
+        self.calls_topic = f"{self.topic}/calls"
         self.broker: str = entry.data[CONF_BROKER]
+        # The user's name for the bell ("Terrace"); None shows "Service bell".
+        self.name: str | None = entry.data.get(CONF_NAME) or None
+        self._table_names: dict[str, str] = dict(entry.options.get(CONF_TABLE_NAMES) or {})
         self.link = MqttLink(
             bell_endpoint(entry.data),
             SessionOptions(
@@ -114,7 +126,7 @@ class ServiceBell:
                 password=entry.data.get(CONF_PASSWORD) or None,
                 keepalive=BELL_KEEPALIVE,
                 clean_session=False,
-                subscriptions=((self.topic, 1), (self.status_topic, 1)),
+                subscriptions=((self.topic, 1), (self.status_topic, 1), (self.health_topic, 0)),
             ),
             name=f"Bell {self.broker}",
             on_message=self._handle_message,
@@ -125,6 +137,12 @@ class ServiceBell:
         )
         # None until the bell publishes a status: the tutorial firmware never does.
         self.bell_online: bool | None = None
+        # The bell's own report (protocol version 2), None until one arrives.
+        self.health: BellHealth | None = None
+        # The bell's current boot as its accepted messages tell; the calls feedback
+        # names it so a keyed bell knows the feedback is for its current life.
+        self.bell_boot: int | None = None
+        self._calls_n = 0
         self.desk = CallDesk(hass, self.tables, self.reset_after, self._notify, self._call_changed)
         self._listeners: list[tuple[int | None, CALLBACK_TYPE]] = []
         self._press_listeners: dict[int, list[PressListener]] = {}
@@ -165,6 +183,8 @@ class ServiceBell:
         # The calls from before a restart, before the broker delivers what happened since:
         # a cancel made meanwhile then cancels, a fresh press counts as a reminder.
         self.desk.restore(stored.get("desk"))
+        if isinstance(calls_n := stored.get("calls_n"), int) and 0 <= calls_n <= MAX_U32:
+            self._calls_n = calls_n
         self.desk.start()
         # When we last stopped listening; unknown after a crash.
         stopped_at = stored.get("stopped_at")
@@ -244,6 +264,10 @@ class ServiceBell:
             if table is None or listener_table in (None, table):
                 listener()
 
+    def table_name(self, table: int) -> str | None:
+        """Return the name staff gave `table` ("Window table"), None when it has none."""
+        return self._table_names.get(str(table)) or None
+
     # Calls ---------------------------------------------------------------------------
 
     def calling(self, table: int) -> bool:
@@ -261,13 +285,22 @@ class ServiceBell:
         self.desk.acknowledge(table)
 
     @callback
+    def set_active(self, active: bool) -> None:
+        """Open or close the bell (opening hours); the bell's LEDs show it."""
+        if active != self.desk.active:
+            self.desk.set_active(active)
+            self._publish_calls()
+            self._remember()
+
+    @callback
     def serve(self, table: int) -> None:
         """End the call of `table`: it was served."""
         self.desk.serve(table)
 
     @callback
     def _call_changed(self, event: CallEvent) -> None:
-        """Store the calls, and tell automations (device triggers, logbook)."""
+        """Store the calls, tell the bell, and tell automations (device triggers, logbook)."""
+        self._publish_calls()
         self._remember()
         call = event.call
         data: dict[str, Any] = {
@@ -293,6 +326,7 @@ class ServiceBell:
     @callback
     def _handle_connected(self, session_present: bool) -> None:
         self._note_connected(session_present)
+        self._publish_calls()
         if self._lost_logged:
             _LOGGER.info("Reconnected to the bell broker %s", self.broker)
             self._lost_logged = False
@@ -322,6 +356,8 @@ class ServiceBell:
             self._handle_status(message)
         elif message.topic == self.topic:
             self._handle_press_message(message)
+        elif message.topic == self.health_topic:
+            self._handle_health(message)
         else:  # A persistent session may still carry an old topic's subscription.
             _LOGGER.debug("Ignored a message on %s", message.topic)
 
@@ -333,6 +369,8 @@ class ServiceBell:
             return
         if self.gate.keyed:
             self._remember()
+        if status.boot is not None:
+            self._saw_boot(status.boot)
         online = status.online
         if online != self.bell_online:
             self.bell_online = online
@@ -348,6 +386,8 @@ class ServiceBell:
             return
         if press.signed:
             self._remember()
+        if press.boot is not None:
+            self._saw_boot(press.boot)
         pacer = self._pacers.get(press.button)
         if pacer is None:
             pacer = self._pacers[press.button] = Pacer(PACE_BURST, PACE_PER_SECOND, PACE_LIMIT)
@@ -359,6 +399,64 @@ class ServiceBell:
             )
             return
         self._release_paced()
+
+    def _handle_health(self, message: Message) -> None:
+        try:
+            health = self.gate.health(message.payload)
+        except Rejected as err:
+            self._reject(message, err)
+            return
+        self._saw_boot(health.boot)
+        started = dt_util.utcnow() - timedelta(seconds=health.uptime_s)
+        previous = self.health
+        self.health = replace(health, started_at=started.replace(microsecond=0))
+        if previous is None or previous.firmware != health.firmware:
+            self._show_firmware(health.firmware)
+        self._notify()
+
+    def _show_firmware(self, version: str) -> None:
+        registry = dr.async_get(self.hass)
+        device = registry.async_get_device(identifiers={(DOMAIN, f"{self.entry.entry_id}_bell")})
+        if device is not None and device.sw_version != version:
+            registry.async_update_device(device.id, sw_version=version)
+
+    def _saw_boot(self, boot: int) -> None:
+        """Follow the bell's boot; a new one gets the call feedback again (its LEDs)."""
+        if self.bell_boot is None or boot > self.bell_boot:
+            self.bell_boot = boot
+            self._publish_calls()
+
+    # Feedback to the guest (protocol version 2) ------------------------------------------
+
+    @callback
+    def _publish_calls(self) -> None:
+        """Tell the bell which tables call and which were seen: retained, signed.
+
+        Sent on every change and after every connect; while the broker is away the next
+        connect sends the state of then. `n` grows with every message (kept across
+        restarts) so a keyed bell can refuse an old one replayed.
+        """
+        if not self.link.connected:
+            return
+        self._calls_n = self._calls_n % MAX_U32 + 1
+        boot = self.bell_boot or 0
+        tables = "".join(
+            _CALL_LETTERS.get(self.desk.state(table), "i") for table in range(1, self.tables + 1)
+        )
+        message: dict[str, Any] = {
+            "boot": boot,
+            "n": self._calls_n,
+            "open": int(self.desk.active),
+            "tables": tables,
+        }
+        if (key := self.gate.key) is not None:
+            text = calls_text(
+                self.topic, boot=boot, n=self._calls_n, is_open=self.desk.active, tables=tables
+            )
+            message["sig"] = sign(key, text)
+        payload = json.dumps(message, separators=(",", ":"))
+        self.link.publish(self.calls_topic, payload, qos=1, retain=True)
+        self._remember()
 
     def _release_paced(self) -> None:
         """Act on the presses whose turn has come; wake again for the next one."""
@@ -379,6 +477,7 @@ class ServiceBell:
         return {
             "gate": self.gate.memory.as_dict(),
             "desk": self.desk.as_dict(),
+            "calls_n": self._calls_n,
             "stopped_at": dt_util.utcnow().isoformat() if stopped else None,
         }
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 import json
 import math
 import re
 from typing import Any, Final
 
-from .signing import press_text, signature_matches, status_text
+from .signing import health_text, press_text, signature_matches, status_text
 
 MAX_PAYLOAD_BYTES: Final = 1024
 MAX_TABLES: Final = 16
@@ -27,6 +28,8 @@ MAX_AGE_MS: Final = 86_400_000
 REMEMBERED_PRESSES: Final = 512
 TUTORIAL_TOPIC: Final = "SunFounder MQTT Test"
 
+MAX_VSYS_MV: Final = 6000
+_FIRMWARE_VERSION = re.compile(r"[0-9A-Za-z.+-]{1,16}")
 _TEXT_PRESS = re.compile(r"button\s+(\d{1,6})\s+is\s+pressed", re.IGNORECASE)
 _STRIPPED = " \t\r\n\x00"
 
@@ -95,6 +98,20 @@ class BellStatus:
 
     online: bool
     boot: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BellHealth:
+    """The bell's own report (protocol version 2): firmware, Wi-Fi, uptime, supply."""
+
+    boot: int
+    n: int
+    firmware: str
+    rssi: int
+    uptime_s: int
+    dropped: int
+    vsys_mv: int | None = None
+    started_at: datetime | None = None  # Filled in by the receiver: now - uptime.
 
 
 def parse_press(
@@ -172,6 +189,41 @@ def parse_status(payload: bytes, *, topic: str, key: bytes | None = None) -> Bel
     if not signature_matches(key, status_text(topic, state=state, boot=boot), signature):
         raise Rejected(Rejection.BAD_SIGNATURE, "the status signature does not match")
     return BellStatus(state == "online", boot)
+
+
+def parse_health(payload: bytes, *, topic: str, key: bytes | None = None) -> BellHealth:
+    """Read the bell's health report from `<topic>/health`, or raise Rejected."""
+    data = _json_object(_text(payload))
+    firmware = data.get("fw")
+    if not isinstance(firmware, str) or not _FIRMWARE_VERSION.fullmatch(firmware):
+        raise Rejected(Rejection.GARBAGE, "'fw' is not a firmware version")
+    health = BellHealth(
+        boot=_integer(data, "boot", 0, MAX_U32),
+        n=_integer(data, "n", 1, MAX_U32),
+        firmware=firmware,
+        rssi=_integer(data, "rssi", -120, 0),
+        uptime_s=_integer(data, "uptime_s", 0, MAX_U32),
+        dropped=_integer(data, "dropped", 0, MAX_U32),
+        vsys_mv=_optional_integer(data, "vsys_mv", 0, MAX_VSYS_MV),
+    )
+    if key is None:
+        return health
+    signature = data.get("sig")
+    if signature is None:
+        raise Rejected(Rejection.UNSIGNED, "an unsigned health report; this bell signs")
+    text = health_text(
+        topic,
+        boot=health.boot,
+        n=health.n,
+        firmware=health.firmware,
+        rssi=health.rssi,
+        uptime_s=health.uptime_s,
+        dropped=health.dropped,
+        vsys_mv=health.vsys_mv,
+    )
+    if not signature_matches(key, text, signature):
+        raise Rejected(Rejection.BAD_SIGNATURE, "the health signature does not match")
+    return health
 
 
 # Checks --------------------------------------------------------------------------------

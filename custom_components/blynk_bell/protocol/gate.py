@@ -17,6 +17,7 @@ import hashlib
 from typing import Any, Final
 
 from .bell import (
+    BellHealth,
     BellStatus,
     BounceFilter,
     Press,
@@ -24,6 +25,7 @@ from .bell import (
     RedeliveryFilter,
     Rejected,
     Rejection,
+    parse_health,
     parse_press,
     parse_status,
 )
@@ -95,6 +97,8 @@ class BellGate:
             memory = GateMemory(key_id=self._key_id)  # A new key: a new bell's history.
         self._order = PressOrder(memory.last_press)
         self._status_boot = memory.status_boot
+        # Health reports are fresh when (boot, n) grows; kept in memory only.
+        self._last_health: tuple[int, int] | None = None
         self._redeliveries = RedeliveryFilter()
         self._bounces = BounceFilter(BOUNCE_WINDOW)
         self.rejected: Counter[Rejection] = Counter()
@@ -170,6 +174,19 @@ class BellGate:
         ):
             raise Rejected(Rejection.REPLAY, "a status from an older boot")
         return status
+
+    def health(self, payload: bytes) -> BellHealth:
+        """Return an accepted health report, or raise Rejected."""
+        try:
+            health = parse_health(payload, topic=self.topic, key=self._key)
+            order = (health.boot, health.n)
+            if self._last_health is not None and order <= self._last_health:
+                raise Rejected(Rejection.REPLAY, "a health report that is not newer")  # noqa: TRY301
+        except Rejected as err:
+            self.rejected[err.reason] += 1
+            raise
+        self._last_health = order
+        return health
 
     def count(self, reason: Rejection) -> None:
         """Count a refusal decided outside the gate (the owner's rate limit)."""
