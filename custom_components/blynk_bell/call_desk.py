@@ -192,12 +192,12 @@ class CallDesk:
         self._on_change(table)
 
     @callback
-    def _new_day(self, _now: datetime) -> None:
-        if self._roll_day():
+    def _new_day(self, now: datetime) -> None:
+        if self._roll_day(now):
             self._on_change(None)
 
-    def _roll_day(self) -> bool:
-        today = dt_util.now().date()
+    def _roll_day(self, now: datetime | None = None) -> bool:
+        today = dt_util.as_local(now or dt_util.utcnow()).date()
         if self.figures.day == today:
             return False
         self.figures = DayFigures(today)
