@@ -14,6 +14,7 @@ from pathlib import Path
 import sys
 
 from homeassistant.core import HomeAssistant
+from pico_bell import VERSION
 from pico_host.runner import HostBell
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -28,9 +29,9 @@ from custom_components.blynk_bell.protocol.signing import (
 from ..conftest import TOPIC
 from ..helpers import wait_for
 from ..mosquitto import Mosquitto
-from .conftest import FIRMWARE
+from .conftest import FIRMWARE, KEY
 from .e2e import PressLog
-from .test_signed_end_to_end import FOREIGN_KEY, KEY, publish
+from .test_signed_end_to_end import FOREIGN_KEY, publish
 
 CALLS = f"{TOPIC}/calls"
 
@@ -182,3 +183,38 @@ async def test_the_runners_terminal_shows_the_leds(mosquitto: Mosquitto, tmp_pat
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+async def test_home_assistant_and_the_bell_close_the_loop(
+    hass: HomeAssistant, keyed_entry: MockConfigEntry, make_bell: Callable[..., HostBell]
+) -> None:
+    """A guest presses, sees the call blink, then steady once a waiter acknowledges it."""
+    service_bell = keyed_entry.runtime_data.bell
+    bell = make_bell(key=KEY, led_pins=True, settings={"BATTERY": True})
+    bell.machine.vsys_mv = 3900
+    await bell.start()
+    await bell.wait_connected()
+    await wait_for(hass, lambda: service_bell.health is not None)
+    health = service_bell.health
+    assert health is not None
+    assert (health.boot, health.firmware, health.rssi) == (1, VERSION, -61)
+    assert health.vsys_mv is not None
+    assert abs(health.vsys_mv - 3900) <= 5
+
+    await bell.wait_delivered(await bell.press(2))
+    await bell.wait_until(lambda: bell.table_calls == "icii", timeout=10)
+    await asyncio.sleep(0.1)
+    assert (await led_levels_seen(bell))[1] == {0, 1}  # Table 2 blinks: the call arrived.
+
+    await hass.services.async_call(
+        "button", "press", {"entity_id": "button.service_bell_acknowledge_table_2"}, blocking=True
+    )
+    await bell.wait_until(lambda: bell.table_calls == "iaii", timeout=10)
+    await asyncio.sleep(0.1)
+    assert (await led_levels_seen(bell))[1] == {1}  # Steady: a waiter is on the way.
+
+    await hass.services.async_call(
+        "switch", "turn_off", {"entity_id": "switch.service_bell_bell_active"}, blocking=True
+    )
+    await bell.wait_until(lambda: not bell.is_open, timeout=10)
+    assert bell.led_line().endswith("(closed)")
