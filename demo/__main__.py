@@ -201,7 +201,7 @@ class Demo:
                 TOPIC,
                 *(["--auto"] if self.auto else []),
             ],
-            on_line=lambda line: say(f"bell | {line}", bold=False),
+            on_line=_bell_line,
             stop_timeout=5,
         )
         await self.bell.start(stdin_pipe=True)
@@ -346,11 +346,18 @@ Blynk Bell demo is running.
 
 Type 1-4 and Enter to press a table's button, L1-L4 for a long press (the guest
 cancels), w to take the bell's Wi-Fi away and back, s for the bell's status.
+"bell | LEDs: 1 ● 2 ◐ 3 ○ 4 ○" shows the bell's table LEDs as Home Assistant
+reports the calls: ◐ calling (blinking), ● acknowledged (steady), ○ idle.
 {"The bell also presses buttons by itself (--auto). " if self.auto else ""}\
 Ctrl-C stops everything.
 """,
             flush=True,
         )
+
+
+def _bell_line(line: str) -> None:
+    """Show the bell's output; its table LEDs (the calls feedback) stand out."""
+    say(f"bell | {line}", bold=line.startswith("LEDs:"))
 
 
 def _link(link: Path, target: Path) -> None:

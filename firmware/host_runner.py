@@ -5,8 +5,11 @@
 
 Type a line and press Enter:
     1..9   press button N              L1..L9  long-press button N
-    w      take the Wi-Fi away / bring it back
+    D1..D9 double-press button N       w       take the Wi-Fi away / bring it back
     s      status                      q       quit (publishes "offline" first)
+
+When Home Assistant's calls feedback changes, it prints the tables' LEDs:
+    LEDs: 1 ● 2 ◐ 3 ○ 4 ○      ● acknowledged (steady), ◐ calling (blinking), ○ idle
 
 --key (or the BELL_KEY environment variable, which keeps it out of process lists)
 signs every message; --state is the file that plays the board's flash, so the boot
@@ -32,7 +35,7 @@ from pico_bell import led  # noqa: E402
 from pico_bell.settings import ConfigError  # noqa: E402
 from pico_host.runner import HostBell, describe_press  # noqa: E402
 
-HELP = "keys: 1-9 press, L1-L9 long press, w toggle Wi-Fi, s status, q quit"
+HELP = "keys: 1-9 press, L1-L9 long press, D1-D9 double press, w toggle Wi-Fi, s status, q quit"
 
 
 def parse_args(argv=None):
@@ -54,6 +57,11 @@ def parse_args(argv=None):
         "--state",
         type=Path,
         help="file keeping the boot counter, like the board's flash (default: in memory)",
+    )
+    parser.add_argument(
+        "--no-table-leds",
+        action="store_true",
+        help="no LED per table: the on-board LED shows the calls instead",
     )
     parser.add_argument("--legacy", action="store_true", help="publish 'button N is pressed'")
     parser.add_argument("--qos", type=int, choices=(0, 1), default=1)
@@ -108,15 +116,21 @@ async def run(args):
         sink=(lambda _text: None) if args.quiet else say,
         key=args.key,
         state_file=args.state,
+        led_pins=not args.no_table_leds,
     )
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
+    shown = [bell.led_line()]
+
     def on_event(event, press):
         if event == "delivered":
             say(f">>> delivered: {describe_press(press)}")
+        elif event == "calls" and bell.led_line() != shown[0]:
+            shown[0] = bell.led_line()
+            say(shown[0])  # ● acknowledged (steady), ◐ calling (blinking), ○ idle.
 
     bell.on_event = on_event
     await bell.start()
@@ -163,10 +177,13 @@ async def _command(bell, line, say, buttons, tasks):
             f"state: {led.NAMES[firmware.state]}, waiting: {len(firmware.queue)}, "
             f"stats: {firmware.stats}"
         )
+        say(bell.led_line())
     elif text.isdigit() and 1 <= int(text) <= buttons:
         tasks.append(asyncio.create_task(bell.press(int(text))))
     elif text[:1] == "l" and text[1:].isdigit() and 1 <= int(text[1:]) <= buttons:
         tasks.append(asyncio.create_task(bell.long_press(int(text[1:]))))
+    elif text[:1] == "d" and text[1:].isdigit() and 1 <= int(text[1:]) <= buttons:
+        tasks.append(asyncio.create_task(bell.double_press(int(text[1:]))))
     else:
         say(HELP)
     return True

@@ -1,11 +1,14 @@
 """The bell: one asyncio loop that scans buttons, keeps the links up and publishes.
 
 Three tasks share the loop:
-- the scan loop (every 10 ms): drains the IRQ edge logs into the debouncers, queues
-  each press with the next seq, updates the uptime and feeds the watchdog;
+- the scan loop (every 10 ms): drains the IRQ edge logs into the debouncers (and the
+  double-press detectors), queues each press with the next seq, updates the uptime
+  and feeds the watchdog;
 - the network loop: joins Wi-Fi, connects to the broker with backoff, announces
-  `online` (retained) and sends queued presses in order, each until its PUBACK;
-- the LED loop: shows the connection state and blinks on each delivered press.
+  `online` (retained), subscribes to `<topic>/calls`, reports its health, and sends
+  queued presses in order, each until its PUBACK;
+- the LED loop: shows the connection state and the tables' calls, and blinks on each
+  delivered press.
 
 Only the scan loop feeds the hardware watchdog, and only while the network loop has
 shown a sign of life recently, so a hang in either one resets the board.
@@ -17,7 +20,10 @@ from . import VERSION, bootcount, clock
 from . import led as ledstate
 from .backoff import Backoff
 from .board import Board
-from .buttons import Debouncer, EdgeLog
+from .buttons import Debouncer, DoublePress, EdgeLog
+from .calls import MAX_PAYLOAD, Calls
+from .health import INTERVAL_MS as HEALTH_INTERVAL_MS
+from .health import health_payload
 from .mqtt import MQTTClient, MQTTError, describe
 from .payload import OFFLINE, ONLINE, press_payload, status_payload
 from .presses import Press, PressQueue, SeqCounter
@@ -37,6 +43,8 @@ NETWORK_STALL_MS = 60000
 # loop, and during an internet outage every one of them fails after many seconds.
 ADDRESS_RETRIES = 3
 LOOKUP_RETRY_MS = 300000
+# At most one log line a minute about refused calls messages (anyone can send them).
+REFUSED_LOG_MS = 60000
 
 
 class Bell:
@@ -48,15 +56,21 @@ class Bell:
         self._sink = sink or print
         self.uptime = Uptime(ticks_ms())
         # Host runner and tests: listener(event, press) with event "queued",
-        # "delivered", "dropped" (press is the dropped one) or "state" (press is None).
+        # "delivered", "dropped" (press is the dropped one), "state" or "calls" (the
+        # tables' calls changed; press is None).
         self.listener = None
         count = len(s.BUTTON_PINS)
         self.edge_logs = [EdgeLog() for _ in range(count)]
         self.debouncers = [Debouncer(s.DEBOUNCE_MS, s.LONG_PRESS_MS) for _ in range(count)]
+        # The tutorial's text reports every press: no double presses in legacy mode.
+        window = 0 if s.LEGACY else s.DOUBLE_PRESS_MS
+        self.gestures = [DoublePress(window) for _ in range(count)]
         self.queue = PressQueue(s.QUEUE_SIZE)
         self.seq = SeqCounter(1)
         self.signer = Signer(s.key) if s.key else None
         self.boot = None  # Read from flash and counted up when run() starts.
+        self.calls = Calls(s.TOPIC + "/calls", count, self.signer)
+        self.health_topic = s.TOPIC + "/health"
         self.backoff = Backoff(s.BACKOFF_MIN_S, s.BACKOFF_MAX_S, rand=rand)
         self.wifi = WiFi(board, s.WIFI_SSID, s.WIFI_PASSWORD, s.WIFI_COUNTRY, s.HOSTNAME, self.log)
         self.client_id = s.CLIENT_ID or "bell-" + board.unique_id_hex()
@@ -75,9 +89,12 @@ class Bell:
             ping_timeout=min(10, s.KEEPALIVE_S / 2),
             open_connection=board.open_connection,
             log=self.log,
+            # A calls message at its largest, with its topic and packet id.
+            max_incoming=MAX_PAYLOAD + len(self.calls.topic.encode()) + 4,
         )
         self.mqtt.on_ack = self._on_ack
         self.mqtt.on_lost = self._on_lost
+        self.mqtt.on_message = self._on_message
         self.state = ledstate.NO_WIFI
         self.stats = {"pressed": 0, "delivered": 0, "dropped": 0, "resent": 0, "connects": 0}
         self._wake = asyncio.Event()
@@ -91,6 +108,10 @@ class Bell:
         self._lookup_failed_at = None
         self._ntp_address = None
         self._verified_tls = bool(s.TLS and s.TLS_CA_FILE)
+        self._health_n = 0
+        self._health_due = 0
+        self._battery_failed = False
+        self._refused_logged_at = None
 
     # Logging -------------------------------------------------------------------------
 
@@ -113,7 +134,10 @@ class Bell:
         self.log("service bell %s: %s" % (VERSION, s.describe()))
         self.boot = bootcount.advance(self.board, s.BOOT_FILE, self.log)
         self.log("client id %s, boot %d" % (self.client_id, self.boot))
+        self.calls.start_boot(self.boot)
         self.board.setup_buttons(s.BUTTON_PINS, s.ACTIVE_LOW, self.edge_logs)
+        if s.LED_PINS:
+            self.board.setup_table_leds(s.LED_PINS)
         # A button already down (or stuck) at boot is not a press.
         for debouncer, level in zip(self.debouncers, self.board.button_levels()):
             debouncer.assume(self._is_pressed(level))
@@ -177,14 +201,20 @@ class Bell:
         now = self.uptime.update(now_ticks)
         levels = self.board.button_levels()
         for index, debouncer in enumerate(self.debouncers):
+            gestures = self.gestures[index]
             for ticks, level in drained[index]:
                 at = self.uptime.at(ticks, now_ticks)
-                self._on_event(index, debouncer.edge(at, self._is_pressed(level)))
-            self._on_event(index, debouncer.poll(now, self._is_pressed(levels[index])))
+                event = debouncer.edge(at, self._is_pressed(level))
+                self._on_events(index, gestures.event(event, debouncer))
+            event = debouncer.poll(now, self._is_pressed(levels[index]))
+            self._on_events(index, gestures.event(event, debouncer))
+            self._on_events(index, gestures.poll(now, debouncer))
+
+    def _on_events(self, index, events):
+        for event in events:
+            self._on_event(index, event)
 
     def _on_event(self, index, event):
-        if event is None:
-            return
         kind, pressed_at = event
         press = Press(index + 1, kind, self.seq.next(), pressed_at)
         self.stats["pressed"] += 1
@@ -194,7 +224,7 @@ class Bell:
             self.stats["dropped"] += 1
             self.log(
                 "queue full (%d): dropped the oldest press, button %d seq %d; "
-                "%d dropped since boot, reported with the next press sent"
+                "%d dropped since boot, reported in the health message"
                 % (self.queue.size, dropped.button, dropped.seq, self.queue.total_dropped)
             )
             self._notify("dropped", dropped)
@@ -211,12 +241,24 @@ class Bell:
     # LED -----------------------------------------------------------------------------
 
     async def _led_loop(self):
+        s = self.settings
         lit = None
+        tables_lit = [None] * len(s.LED_PINS)
+        calls = self.calls
         while True:
-            on = ledstate.led_on(self.state, self.uptime.ms, self._blink_until)
+            now = self.uptime.ms
+            pattern = ledstate.NO_CALLS
+            if not s.LED_PINS:
+                pattern = ledstate.calls_pattern(calls.states)
+            on = ledstate.led_on(self.state, now, self._blink_until, pattern)
             if on != lit:
-                self.board.led(on, self.settings.LED_PIN)
+                self.board.led(on, s.LED_PIN)
                 lit = on
+            for index in range(len(tables_lit)):
+                on = ledstate.table_led_on(calls.states[index], calls.is_open, now)
+                if on != tables_lit[index]:
+                    self.board.table_led(index, on)
+                    tables_lit[index] = on
             await asyncio.sleep(LED_MS / 1000)
 
     def _set_state(self, state):
@@ -347,9 +389,11 @@ class Bell:
         self.queue.connection_lost()  # Anything unacknowledged goes out again, in order.
         try:
             await client.publish(s.STATUS_TOPIC, self._status(ONLINE), qos=1, retain=True)
+            await self._subscribe_calls()
+            await self._publish_health()
         except (MQTTError, OSError) as err:
             self.log("MQTT: %s" % describe(err))
-            await client.close("status publish failed")
+            await client.close("announcing failed")
             return
         self._set_state(ledstate.CONNECTED)
         if len(self.queue):
@@ -362,6 +406,8 @@ class Bell:
                 break
             self._wake.clear()
             try:
+                if self.uptime.ms >= self._health_due:
+                    await self._publish_health()
                 await self._send_pending()
             except (MQTTError, OSError) as err:
                 self.log("MQTT: publish failed: %s" % describe(err))
@@ -395,13 +441,69 @@ class Bell:
             # Take the packet id before sending: the PUBACK may arrive before
             # publish() returns, and must find its press.
             pid = client.new_pid() if s.QOS else None
-            self.queue.mark_sent(press, pid)  # Also hands it any unreported drop count.
+            self.queue.mark_sent(press, pid)
             now = self.uptime.update(ticks_ms())
             payload = press_payload(press, now, s.TOPIC, self.boot, self.signer, s.LEGACY)
             await client.publish(s.TOPIC, payload, qos=s.QOS, pid=pid)
             if not s.QOS:
                 self.queue.remove(press)  # QoS 0: sent is all we will ever know.
                 self._delivered(press)
+
+    async def _subscribe_calls(self):
+        """Subscribe to the calls feedback; a broker that refuses it costs no press."""
+        try:
+            await self.mqtt.subscribe(self.calls.topic, 1)
+        except MQTTError as err:
+            if not self.mqtt.connected:
+                raise
+            self.log("MQTT: no calls feedback on this connection: %s" % describe(err))
+
+    async def _publish_health(self):
+        s = self.settings
+        self._health_n += 1
+        rssi = self.board.rssi()
+        payload = health_payload(
+            self.health_topic,
+            self.boot,
+            self._health_n,
+            VERSION,
+            -120 if rssi is None else rssi,
+            self.uptime.ms // 1000,
+            self.queue.total_dropped,
+            self._battery() if s.BATTERY else None,
+            self.signer,
+        )
+        self._health_due = self.uptime.ms + HEALTH_INTERVAL_MS
+        await self.mqtt.publish(self.health_topic, payload, qos=0, retain=True)
+
+    def _battery(self):
+        try:
+            return self.board.read_vsys_mv()
+        except Exception as err:  # A board without the divider: report nothing.
+            if not self._battery_failed:
+                self._battery_failed = True
+                self.log("battery: cannot read VSYS: %s" % describe(err))
+            return None
+
+    def _on_message(self, topic, payload, _retain):
+        if topic != self.calls.topic:
+            return
+        calls = self.calls
+        before = (calls.is_open, calls.states)
+        reason = calls.handle(payload)
+        if reason is None:
+            if (calls.is_open, calls.states) != before:
+                self.log("calls: %s%s" % (calls.states, "" if calls.is_open else " (closed)"))
+                self._notify("calls")
+            return
+        now = self.uptime.ms
+        logged = self._refused_logged_at
+        if logged is None or now - logged >= REFUSED_LOG_MS:
+            self._refused_logged_at = now
+            self.log(
+                "calls: ignored a message (%s); %d ignored since boot, further ones "
+                "within a minute unlogged" % (reason, sum(calls.refused.values()))
+            )
 
     def _on_ack(self, pid):
         press = self.queue.acknowledge(pid)

@@ -17,6 +17,10 @@ RP2040_MAX_WDT_MS = 8388
 # ENOENT: 2 on the board and on computers, 44 under Emscripten (the WebAssembly build
 # the tests run MicroPython in).
 _NO_SUCH_FILE = (2, 44)
+# RP2040 datasheet, IO_BANK0 and PADS_BANK0 registers: GPIOn_CTRL at IO_BANK0 + 8n + 4,
+# the GPIOn pad control at PADS_BANK0 + 4n + 4.
+_GPIO_CTRL = 0x40014004
+_PADS = 0x4001C004
 # How long a DNS lookup may hold the loop with the watchdog fed: two DNS servers of
 # about 7 s each, and some room.
 LOOKUP_GUARD_MS = 20000
@@ -123,6 +127,59 @@ class Board:
                 self._led = Pin(25, Pin.OUT)  # A Pico without W names it GP25.
         self._led.value(1 if on else 0)
 
+    def setup_table_leds(self, pins):
+        """One output per table (LED_PINS), all off."""
+        Pin = self.machine.Pin
+        self._table_leds = [Pin(pin, Pin.OUT, value=0) for pin in pins]
+
+    def table_led(self, index, on):
+        self._table_leds[index].value(1 if on else 0)
+
+    # Battery -------------------------------------------------------------------------
+
+    def read_vsys_mv(self):
+        """Return the supply voltage VSYS in mV, read through the ADC, or None.
+
+        On a Pico W, VSYS/3 reaches ADC3 on GPIO29, which is also the clock of the
+        wireless chip's SPI bus, and the divider is only connected while GPIO25 (the
+        chip's CS) is high (Pico W datasheet, "Pico W pinout": GPIO25 "wireless SPI CS;
+        when high also enables GPIO29 ADC pin to read VSYS"; GPIO29 "wireless SPI
+        CLK/ADC mode (ADC3) to measure VSYS/3"). As discussed for MicroPython in
+        micropython/micropython#10406 and pimoroni/pimoroni-pico#706: drive GPIO25
+        high, make GPIO29 a plain input, read ADC channel 3 (a channel number, so
+        MicroPython leaves the pin as configured; rp2 quickref, "ADC"), and give
+        GPIO29 back to the wireless driver. Two things that discussion leaves open
+        are handled here: the CYW43 driver runs from the PendSV interrupt on rp2, so
+        interrupts are disabled for the few microseconds of the read (no SPI transfer
+        can start meanwhile; between transfers CS is high and the driver selects
+        GPIO29's PIO function again before each one, pico-sdk cyw43_bus_pio_spi.c
+        start_spi_comms), and both pins' control and pad registers are saved and
+        written back exactly rather than assuming which PIO the driver uses. The first
+        reading is dropped, as pico-examples adc/read_vsys drops its first samples (it
+        found them low). The pin and ADC objects are made before interrupts go off.
+        """
+        machine = self.machine
+        mem32 = machine.mem32
+        registers = (_GPIO_CTRL + 8 * 25, _PADS + 4 * 25, _GPIO_CTRL + 8 * 29, _PADS + 4 * 29)
+        Pin = machine.Pin
+        chip_select = Pin(25)  # Pin(id) alone changes nothing.
+        clock = Pin(29)
+        adc = machine.ADC(3)
+        saved = [0, 0, 0, 0]
+        irq = machine.disable_irq()
+        for index in range(4):
+            saved[index] = mem32[registers[index]]
+        try:
+            chip_select.init(Pin.OUT, value=1)
+            clock.init(Pin.IN)
+            adc.read_u16()
+            raw = (adc.read_u16() + adc.read_u16() + adc.read_u16()) // 3
+        finally:
+            for index in range(4):
+                mem32[registers[index]] = saved[index]
+            machine.enable_irq(irq)
+        return raw * 3 * 3300 // 65535
+
     # Watchdog ------------------------------------------------------------------------
 
     def start_watchdog(self, timeout_ms):
@@ -150,6 +207,13 @@ class Board:
 
     def wlan(self):
         return self.network.WLAN(self.network.STA_IF)
+
+    def rssi(self):
+        """The Wi-Fi signal in dBm, or None if the radio cannot say."""
+        try:
+            return int(self.wlan().status("rssi"))
+        except (OSError, TypeError, ValueError, AttributeError):
+            return None
 
     def resolve(self, host, port, guard_ms=LOOKUP_GUARD_MS):
         """Return an address to connect to for `host`; raise OSError if it has none.

@@ -12,12 +12,18 @@ edges inside the lockout (contact bounce) only update the level, and when the
 lockout ends the level at that moment decides. A blip shorter than the lockout is
 ignored. A press is reported when the button is released, as "press", or as soon
 as it has been held for `long_ms`, as "long_press" (and then nothing on release).
+
+Double press (DoublePress, after the debouncer): a short press that starts within
+`window_ms` of the previous short press's release makes the two one "double_press".
+So a single short press can only be sent once that window has passed with the button
+up: it goes out `window_ms` (400 ms by default) after its release.
 """
 
 from array import array
 
 PRESS = "press"
 LONG_PRESS = "long_press"
+DOUBLE_PRESS = "double_press"
 
 
 class EdgeLog:
@@ -76,6 +82,15 @@ class Debouncer:
         self._burst_at = None  # First edge of a burst still inside its lockout.
         self._pressed_at = 0
         self._long_sent = False
+        self.released_at = 0  # First edge of the last release.
+
+    def press_started_at(self):
+        """When the press now under way began (debounced or still settling), or None."""
+        if self.pressed:
+            return self._pressed_at
+        if self._burst_at is not None and self._raw:
+            return self._burst_at
+        return None
 
     def assume(self, pressed):
         """Start from the level read at boot; a button held then is not a press."""
@@ -117,6 +132,7 @@ class Debouncer:
             self._pressed_at = start
             self._long_sent = False
             return None
+        self.released_at = start
         if self._long_sent:
             return None  # The long press was already reported when it reached long_ms.
         return (PRESS, self._pressed_at)
@@ -126,3 +142,48 @@ class Debouncer:
             self._long_sent = True
             return (LONG_PRESS, self._pressed_at)
         return None
+
+
+class DoublePress:
+    """Holds one button's short press back for `window_ms` to see if a second follows.
+
+    event() takes what the Debouncer reported and poll() is called with the time; both
+    return a list of (kind, pressed_at) to send, in order. A window of 0 passes every
+    press straight through.
+    """
+
+    def __init__(self, window_ms=400):
+        self.window_ms = window_ms
+        self._waiting = None  # (pressed_at, released_at) of a short press held back.
+
+    def event(self, event, debouncer):
+        if event is None:
+            return []
+        kind, pressed_at = event
+        waiting = self._waiting
+        if not self.window_ms:
+            return [event]
+        if kind == LONG_PRESS:
+            self._waiting = None
+            return [(PRESS, waiting[0]), event] if waiting else [event]
+        released_at = debouncer.released_at
+        if waiting is None:
+            self._waiting = (pressed_at, released_at)
+            return []
+        if pressed_at - waiting[1] <= self.window_ms:
+            self._waiting = None
+            return [(DOUBLE_PRESS, waiting[0])]
+        self._waiting = (pressed_at, released_at)  # Too late to pair: two presses.
+        return [(PRESS, waiting[0])]
+
+    def poll(self, now, debouncer):
+        waiting = self._waiting
+        if waiting is None:
+            return []
+        started = debouncer.press_started_at()
+        if started is not None and started - waiting[1] <= self.window_ms:
+            return []  # The second press is under way: wait for how it ends.
+        if now - waiting[1] <= self.window_ms:
+            return []
+        self._waiting = None
+        return [(PRESS, waiting[0])]

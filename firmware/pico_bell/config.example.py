@@ -37,6 +37,17 @@ BUTTON_PINS = (16, 17, 18, 19)
 # True: each button between its pin and GND, no resistors; internal pull-ups are used.
 ACTIVE_LOW = False
 LONG_PRESS_MS = 1000  # Held this long: a "long_press" (the guest cancels the call).
+# Two short presses this close make one "double_press"; a single press is then sent
+# this long after its release. 0: no double presses, every press sent at once.
+DOUBLE_PRESS_MS = 400
+
+# --- LEDs and battery ---------------------------------------------------------------
+# One LED per table showing Home Assistant's answer (blinking: calling, steady: a
+# waiter is on the way, off: idle). Each LED from its GPIO through a 330 Ohm resistor
+# to GND, e.g. LED_PINS = (10, 11, 12, 13). () for none: the on-board LED shows it.
+LED_PINS = ()
+# True when the bell runs on the kit's 18650 cell (on VSYS): report its voltage.
+BATTERY = False
 
 # --- Behaviour ----------------------------------------------------------------------
 # True: publish the tutorial's text "button N is pressed" instead of JSON (no seq, so a

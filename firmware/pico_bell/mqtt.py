@@ -7,10 +7,18 @@ scanning, no LED, no watchdog. This client runs on asyncio streams
 
 What it does: CONNECT with a will and a timeout; PUBLISH at QoS 0 or 1, tracking
 each QoS 1 message until its PUBACK and re-sending it once with DUP if the PUBACK
-is late; PINGREQ whenever nothing was received for half the keepalive, so a dead
-link is noticed within keepalive/2 + ping_timeout seconds; DISCONNECT. It never
-reconnects by itself: the caller decides when (with backoff) and re-sends what was
-not acknowledged, because only the caller knows which messages still matter.
+is late; SUBSCRIBE (waiting for the SUBACK) and incoming PUBLISH at QoS 0 or 1,
+acknowledged with PUBACK; PINGREQ whenever nothing was received for half the
+keepalive, so a dead link is noticed within keepalive/2 + ping_timeout seconds;
+DISCONNECT. It never reconnects by itself: the caller decides when (with backoff)
+and re-sends what was not acknowledged, because only the caller knows which messages
+still matter.
+
+Incoming packets are bounded: at most `max_incoming` bytes of one are kept, the rest
+is read and thrown away in small pieces, so a huge message (anyone can publish one
+on a public broker) costs no memory; a truncated PUBLISH is still acknowledged, or
+the broker would send it again at every connect, and reported as oversized. An
+exception in on_message is logged and the connection goes on.
 
 Two tasks per connection: a reader (the only one reading the stream, as MicroPython
 requires) and a keepalive/retry ticker. Writes go through one lock, because
@@ -31,7 +39,9 @@ class MQTTClient:
     """One MQTT session at a time; connect() again after it is lost.
 
     on_ack(pid) is called for every PUBACK of a message this client tracked;
-    on_lost(reason) when an established connection ends for any reason but close().
+    on_lost(reason) when an established connection ends for any reason but close();
+    on_message(topic, payload, retain) for each PUBLISH received (payload None if it
+    was larger than max_incoming).
     """
 
     def __init__(
@@ -50,6 +60,7 @@ class MQTTClient:
         ping_timeout=10,
         open_connection=None,
         log=None,
+        max_incoming=2048,
     ):
         self.client_id = client_id
         self.host = host
@@ -68,6 +79,9 @@ class MQTTClient:
         self._log = log or (lambda message: None)
         self.on_ack = None
         self.on_lost = None
+        self.on_message = None
+        self.max_incoming = max_incoming
+        self._subscribing = {}  # pid -> [asyncio.Event, granted QoS list or None]
         self.connected = False
         self.lost_reason = None
         self._reader = None
@@ -143,7 +157,7 @@ class MQTTClient:
         )
         self._writer.write(packet)
         await self._writer.drain()
-        first, body = await read_packet(self._reader)
+        first, body, _whole = await read_packet(self._reader, 16)
         if first & 0xF0 != packets.CONNACK:
             raise MQTTError("expected CONNACK, got packet type 0x%02x" % first)
         _session_present, code = packets.parse_connack(body)
@@ -177,6 +191,9 @@ class MQTTClient:
                 task.cancel()
         await self._drop_stream()
         self._inflight = {}
+        for waiter in self._subscribing.values():
+            waiter[0].set()  # subscribe() sees no SUBACK and gives up.
+        self._subscribing = {}
         if was_connected and notify and self.on_lost is not None:
             self.on_lost(reason)
 
@@ -213,11 +230,37 @@ class MQTTClient:
     def in_flight(self):
         return len(self._inflight)
 
+    async def subscribe(self, topic, qos=1, timeout=None):
+        """Subscribe to one topic and wait for the SUBACK; return the granted QoS.
+
+        Raises MQTTError if the broker refuses (0x80), the link drops or no SUBACK
+        comes within `timeout` seconds (default: the ack timeout).
+        """
+        if not self.connected:
+            raise MQTTError("not connected")
+        pid = self.new_pid()
+        waiter = [asyncio.Event(), None]
+        self._subscribing[pid] = waiter
+        try:
+            await self._send(packets.subscribe(pid, topic, qos))
+            try:
+                await asyncio.wait_for(waiter[0].wait(), timeout or self.ack_timeout_ms / 1000)
+            except asyncio.TimeoutError:
+                raise MQTTError("no SUBACK for %r" % topic) from None
+        finally:
+            self._subscribing.pop(pid, None)
+        granted = waiter[1]
+        if not granted:
+            raise MQTTError("subscription to %r ended with the connection" % topic)
+        if granted[0] == 0x80:
+            raise MQTTError("the broker refused the subscription to %r" % topic)
+        return granted[0]
+
     def new_pid(self):
-        """Reserve the next free packet id (1..65535) for a QoS 1 publish."""
+        """Reserve the next free packet id (1..65535) for a QoS 1 publish or a SUBSCRIBE."""
         for _ in range(65535):
             self._next_pid = self._next_pid % 65535 + 1
-            if self._next_pid not in self._inflight:
+            if self._next_pid not in self._inflight and self._next_pid not in self._subscribing:
                 return self._next_pid
         raise MQTTError("no free packet id")
 
@@ -240,20 +283,47 @@ class MQTTClient:
     async def _read_loop(self):
         try:
             while True:
-                first, body = await read_packet(self._reader)
+                first, body, whole = await read_packet(self._reader, self.max_incoming)
                 self._last_rx = ticks_ms()
                 kind = first & 0xF0
                 if kind == packets.PUBACK:
                     self._handle_puback(packets.parse_puback(body))
                 elif kind == packets.PINGRESP:
                     self._ping_sent_at = None
-                # Anything else (a PUBLISH for a subscription we never made) is ignored.
+                elif kind == packets.PUBLISH:
+                    await self._handle_publish(first, body, whole)
+                elif kind == packets.SUBACK:
+                    self._handle_suback(body)
+                # Anything else is not for a client like this one, and ignored.
         except asyncio.CancelledError:
             raise
         except EOFError:
             await self._shutdown("connection closed by the broker")
         except (OSError, ValueError, MQTTError) as err:
             await self._shutdown("read failed: %s" % describe(err))
+
+    async def _handle_publish(self, first, body, whole):
+        try:
+            topic, payload, qos, retain, _dup, pid = packets.parse_publish(first, body)
+        except ValueError as err:
+            self._log("MQTT: ignored a malformed PUBLISH: %s" % describe(err))
+            return
+        if qos == 2:
+            return  # Never subscribed for QoS 2: a broker that sends it is broken.
+        if self.on_message is not None:
+            try:
+                self.on_message(topic, payload if whole else None, retain)
+            except Exception as err:  # Hostile input must not end the connection.
+                self._log("MQTT: message handler failed: %s" % describe(err))
+        if qos == 1:
+            await self._send(packets.puback(pid))
+
+    def _handle_suback(self, body):
+        pid, granted = packets.parse_suback(body)
+        waiter = self._subscribing.get(pid)
+        if waiter is not None:
+            waiter[1] = granted
+            waiter[0].set()
 
     def _handle_puback(self, pid):
         if self._inflight.pop(pid, None) is None:
@@ -307,8 +377,12 @@ async def _drain(writer):
     await writer.drain()
 
 
-async def read_packet(reader):
-    """Read one packet; return (first byte, body bytes)."""
+async def read_packet(reader, limit=None):
+    """Read one packet; return (first byte, body bytes, whole).
+
+    With `limit`, at most that many bytes of the body are kept and `whole` is False
+    when there were more; the rest is read and dropped in small pieces.
+    """
     header = await reader.readexactly(1)
     length = 0
     shift = 0
@@ -320,8 +394,16 @@ async def read_packet(reader):
         shift += 7
     else:
         raise packets.PacketError("remaining length longer than 4 bytes")
-    body = await reader.readexactly(length) if length else b""
-    return header[0], body
+    if limit is None or length <= limit:
+        body = await reader.readexactly(length) if length else b""
+        return header[0], body, True
+    body = await reader.readexactly(limit)
+    left = length - limit
+    while left:
+        piece = min(left, 256)
+        await reader.readexactly(piece)
+        left -= piece
+    return header[0], body, False
 
 
 def describe(err):

@@ -1,7 +1,8 @@
 """MQTT 3.1.1 packets the bell needs, as bytes; no I/O here.
 
-Only what a publishing client uses: CONNECT (with a will), PUBLISH (QoS 0/1, DUP,
-retain), PUBACK, PINGREQ, DISCONNECT, and reading CONNACK, PUBACK and PINGRESP.
+What the bell uses: CONNECT (with a will), PUBLISH (QoS 0/1, DUP, retain), PUBACK,
+SUBSCRIBE, PINGREQ, DISCONNECT, and reading CONNACK, PUBACK, SUBACK, PINGRESP and
+PUBLISH (for the one topic it subscribes to).
 Spec: https://docs.oasis-open.org/mqtt/mqtt/v3.1.1/os/mqtt-v3.1.1-os.html
 """
 
@@ -155,6 +156,22 @@ def puback(pid):
     return _packet(PUBACK, struct.pack(">H", pid))
 
 
+def subscribe(pid, topic, qos=1):
+    """Return a SUBSCRIBE packet for one topic filter (fixed header flags 0010)."""
+    if not 0 < pid <= 65535:
+        raise PacketError("SUBSCRIBE needs a packet id in 1..65535")
+    if qos not in (0, 1):
+        raise PacketError("this client subscribes with QoS 0 or 1")
+    return _packet(SUBSCRIBE | 0x02, struct.pack(">H", pid) + _string(topic) + bytes([qos]))
+
+
+def parse_suback(body):
+    """Return (packet id, [granted QoS or 0x80 for a failure, ...]) from a SUBACK body."""
+    if len(body) < 3:
+        raise PacketError("SUBACK body must be at least 3 bytes, got %d" % len(body))
+    return struct.unpack(">H", body[:2])[0], list(body[2:])
+
+
 def parse_connack(body):
     """Return (session_present, return_code) from a CONNACK body."""
     if len(body) != 2:
@@ -170,7 +187,10 @@ def parse_puback(body):
 
 
 def parse_publish(first_byte, body):
-    """Return (topic, payload, qos, retain, dup, pid) from a PUBLISH packet."""
+    """Return (topic, payload, qos, retain, dup, pid) from a PUBLISH packet.
+
+    Raises PacketError (a ValueError) for a malformed one, or a topic that is not UTF-8.
+    """
     qos = (first_byte >> 1) & 0x03
     if qos == 3:
         raise PacketError("PUBLISH with QoS 3")
@@ -180,7 +200,10 @@ def parse_publish(first_byte, body):
     offset = 2 + topic_length
     if len(body) < offset + (2 if qos else 0):
         raise PacketError("PUBLISH too short")
-    topic = bytes(body[2:offset]).decode()
+    try:
+        topic = bytes(body[2:offset]).decode()
+    except UnicodeError:
+        raise PacketError("PUBLISH topic is not UTF-8") from None
     pid = 0
     if qos:
         pid = struct.unpack(">H", body[offset : offset + 2])[0]

@@ -1,4 +1,4 @@
-"""What the bell publishes, byte for byte (docs/bell-protocol.md, version 1).
+"""What the bell publishes, byte for byte (docs/bell-protocol.md; health in health.py).
 
 Press on <topic>:
     {"button": 3, "event": "press", "boot": 17, "seq": 42, "age_ms": 120, "sig": "<hex>"}
@@ -7,10 +7,10 @@ Status on <topic>/status (retained; the Last Will is the "offline" one):
     {"state": "online", "boot": 17, "sig": "<hex>"}
     signed text: <topic>/status|<state>|<boot>
 
-Without a key the same JSON goes out without "sig". The first press sent after the
-queue overflowed also carries "dropped": N, outside the signed text (the integration
-ignores members it does not sign). JSON is built by hand: the member order is fixed
-on every MicroPython port and nothing is allocated beyond the result.
+Without a key the same JSON goes out without "sig". Presses dropped from a full queue
+are counted in the health report (protocol version 2), no longer on a press. JSON is
+built by hand: the member order is fixed on every MicroPython port and nothing is
+allocated beyond the result.
 
 Legacy (LEGACY = True): the SunFounder tutorial's text, "button N is pressed", for
 dashboards that watch the tutorial topic. It carries no seq, so a press re-sent after
@@ -43,8 +43,6 @@ def press_payload(press, now, topic, boot, signer=None, legacy=False):
         press.seq,
         age,
     )
-    if press.dropped:
-        text += ', "dropped": %d' % press.dropped
     if signer is not None:
         text += ', "sig": "%s"' % signer.sign(
             signed_text(topic, press.button, press.kind, boot, press.seq, age)

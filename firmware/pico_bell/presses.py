@@ -3,8 +3,8 @@
 A press stays in the PressQueue from the moment the debouncer reports it until the
 broker acknowledges it (PUBACK for QoS 1). While Wi-Fi or the broker is down the
 queue fills; it is bounded, and when full the oldest press is dropped and counted.
-The count rides along with the next press sent, as its "dropped" field, so the
-loss is visible on the other side as well as in the log.
+The count since boot goes out in the health report (health.py), so the loss is
+visible on the other side as well as in the log.
 
 After a reconnect every unacknowledged press is sent again, in order, with its
 original (boot, seq); the Home Assistant integration recognises repeats by it.
@@ -42,7 +42,6 @@ class Press:
         self.kind = kind
         self.seq = seq
         self.pressed_at = pressed_at  # Uptime ms of the first edge.
-        self.dropped = 0  # Presses lost to overflow that this one reports.
         self.pid = None  # MQTT packet id while in flight on the current connection.
         self.sends = 0  # How many times it went out (1 = never re-sent).
 
@@ -58,7 +57,6 @@ class PressQueue:
             raise ValueError("queue size must be at least 1")
         self.size = size
         self.items = []
-        self.unreported_drops = 0  # Dropped, not yet attached to a press being sent.
         self.total_dropped = 0
 
     def __len__(self):
@@ -69,8 +67,6 @@ class PressQueue:
         dropped = None
         if len(self.items) >= self.size:
             dropped = self.items.pop(0)
-            # Whatever the dropped press was reporting is lost with it: report it again.
-            self.unreported_drops += 1 + dropped.dropped
             self.total_dropped += 1
         self.items.append(press)
         return dropped
@@ -90,14 +86,7 @@ class PressQueue:
         return count
 
     def mark_sent(self, press, pid):
-        """Record that `press` went out with packet id `pid` (None for QoS 0).
-
-        The first press sent after an overflow takes over the drop count, so the count
-        is reported exactly once, and again on re-sends of that same press.
-        """
-        if self.unreported_drops:
-            press.dropped += self.unreported_drops
-            self.unreported_drops = 0
+        """Record that `press` went out with packet id `pid` (None for QoS 0)."""
         press.pid = pid
         press.sends += 1
 

@@ -43,6 +43,13 @@ DEFAULTS = {
     "ACTIVE_LOW": False,  # False: tutorial wiring. True: button to GND, internal pull-up.
     "DEBOUNCE_MS": 50,
     "LONG_PRESS_MS": 1000,
+    # Two short presses this close are one "double_press"; a single one is then sent
+    # this long after its release. 0: no double presses, every press sent at once.
+    "DOUBLE_PRESS_MS": 400,
+    # One LED per table (LED N is LED_PINS[N - 1]) showing its call; () for none.
+    "LED_PINS": (),
+    # True: the bell runs on a cell on VSYS (the kit's 18650): report its voltage.
+    "BATTERY": False,
     # Behaviour
     "LEGACY": False,  # True: publish the tutorial's "button N is pressed" text.
     "QUEUE_SIZE": 64,
@@ -55,6 +62,9 @@ DEFAULTS = {
 
 # GPIOs the Pico W's wireless chip uses (GP23..GP25; GP29 is beyond the 0..28 range).
 WIRELESS_PINS = (23, 24, 25)
+
+# The protocol's limit on tables (buttons) per bell.
+MAX_TABLES = 16
 
 # The integration remembers this many recent seqs to recognise re-sent presses; a
 # queue longer than that could replay a press it has already forgotten.
@@ -80,6 +90,7 @@ class Settings:
         if self.STATUS_TOPIC is None:
             self.STATUS_TOPIC = self.TOPIC + "/status"
         self.BUTTON_PINS = tuple(self.BUTTON_PINS)
+        self.LED_PINS = tuple(self.LED_PINS or ())
         self.validate()
         self.key = parse_key(self.BELL_KEY)  # The 32 key bytes, or None.
 
@@ -125,6 +136,23 @@ class Settings:
                 "BUTTON_PINS: GP%s is not a free GPIO on a Pico W" % (pin,),
             )
         _check(len(set(self.BUTTON_PINS)) == len(self.BUTTON_PINS), "BUTTON_PINS has duplicates")
+        _check(len(self.BUTTON_PINS) <= MAX_TABLES, "at most %d buttons" % MAX_TABLES)
+        for pin in self.LED_PINS:
+            _check(
+                _int(pin) and 0 <= pin <= 28 and pin not in WIRELESS_PINS,
+                "LED_PINS: GP%s is not a free GPIO on a Pico W" % (pin,),
+            )
+            _check(pin not in self.BUTTON_PINS, "LED_PINS: GP%s is a button's pin" % (pin,))
+        _check(len(set(self.LED_PINS)) == len(self.LED_PINS), "LED_PINS has duplicates")
+        _check(
+            len(self.LED_PINS) <= len(self.BUTTON_PINS),
+            "LED_PINS: more LEDs than buttons (one LED per table)",
+        )
+        _check(
+            _int(self.DOUBLE_PRESS_MS) and 0 <= self.DOUBLE_PRESS_MS <= 1000,
+            "DOUBLE_PRESS_MS must be 0..1000",
+        )
+        _check(self.BATTERY in (True, False), "BATTERY must be True or False")
         _check(
             _int(self.QUEUE_SIZE) and 1 <= self.QUEUE_SIZE <= MAX_QUEUE_SIZE,
             "QUEUE_SIZE must be 1..%d" % MAX_QUEUE_SIZE,

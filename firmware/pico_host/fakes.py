@@ -96,6 +96,36 @@ class FakeRTC:
         return None
 
 
+# RP2040 registers the VSYS reading saves and restores (see Board.read_vsys_mv).
+GPIO_CTRL = 0x40014004
+PADS = 0x4001C004
+SIO_FUNCTION = 5
+PIO1_FUNCTION = 7
+
+
+class FakeADC:
+    """ADC channel 3 of a Pico W: VSYS/3, but only while the pins are set up for it.
+
+    With GPIO25 low or GPIO29 still the wireless chip's clock it reads what
+    micropython/micropython#10406 reports (a few hundred counts); reads made with
+    interrupts enabled are counted, as they could collide with a Wi-Fi transfer.
+    """
+
+    def __init__(self, machine, channel):
+        self._machine = machine
+        self.channel = channel
+
+    def read_u16(self):
+        machine = self._machine
+        if not machine.irq_disabled:
+            machine.unsafe_adc_reads += 1
+        wl_cs = machine.line(25)
+        clock_pin = machine.line(29)
+        if self.channel != 3 or not wl_cs.level or clock_pin.mode != 0:
+            return 608
+        return min(65535, machine.vsys_mv * 65535 // (3 * 3300))
+
+
 class FakeMachine:
     """What the firmware uses of `machine`; drive() plays the role of a finger."""
 
@@ -110,6 +140,16 @@ class FakeMachine:
         self.clock_base = PICO_BOOT_TIME
         self.clock_set_at = ticks_ms()
         self.clock_sets = 0
+        self.irq_disabled = 0
+        self.unsafe_adc_reads = 0
+        self.vsys_mv = 3900  # A charged 18650 cell.
+        # What the wireless driver left in the pin registers (function, pads).
+        self.mem32 = {
+            GPIO_CTRL + 8 * 25: SIO_FUNCTION,
+            PADS + 4 * 25: 0x56,
+            GPIO_CTRL + 8 * 29: PIO1_FUNCTION,
+            PADS + 4 * 29: 0x7E,
+        }
 
     def line(self, ident):
         line = self.lines.get(ident)
@@ -125,6 +165,16 @@ class FakeMachine:
 
     def RTC(self):  # noqa: N802 - the name machine uses
         return FakeRTC(self)
+
+    def ADC(self, channel):  # noqa: N802 - the name machine uses
+        return FakeADC(self, channel)
+
+    def disable_irq(self):
+        self.irq_disabled += 1
+        return self.irq_disabled - 1
+
+    def enable_irq(self, state):
+        self.irq_disabled = state
 
     def service_timers(self):
         """Run the callbacks of timers that are due, as MicroPython does when it waits."""
@@ -167,7 +217,14 @@ def _pin_class(machine):
         IRQ_RISING = 8
 
         def __init__(self, ident, mode=-1, pull=-1, value=None):
-            self._line = line = machine.line(ident)
+            self._line = machine.line(ident)
+            self.init(mode, pull, value)
+
+        def init(self, mode=-1, pull=-1, value=None):
+            line = self._line
+            if mode in (Pin.IN, Pin.OUT) and isinstance(line.ident, int):
+                ctrl = GPIO_CTRL + 8 * line.ident
+                machine.mem32[ctrl] = SIO_FUNCTION  # As rp2's Pin.init selects SIO.
             if mode != -1:
                 line.mode = mode
             if pull != -1:
@@ -238,7 +295,11 @@ class FakeWLAN:
     def isconnected(self):
         return self._active and self._joined and self._network.available
 
-    def status(self):
+    def status(self, name=None):
+        if name == "rssi":
+            if not self.isconnected():
+                raise OSError(1, "EPERM (not connected)")
+            return self._network.rssi
         if self.isconnected():
             return STAT_GOT_IP
         if not self._network.available:
@@ -261,6 +322,7 @@ class FakeNetwork:
 
     def __init__(self):
         self.available = True
+        self.rssi = -61
         self.country_code = None
         self.host_name = None
         self._wlan = FakeWLAN(self)

@@ -22,7 +22,6 @@ import time
 from pico_bell import led
 from pico_bell.app import Bell
 from pico_bell.board import Board
-from pico_bell.buttons import LONG_PRESS
 from pico_bell.settings import Settings
 from pico_bell.ticks import ticks_ms
 
@@ -31,6 +30,10 @@ from .fakes import FakeFlash, FakeMachine, FakeNetwork
 _LOGGER = logging.getLogger("pico_bell")
 
 DEFAULT_PINS = (16, 17, 18, 19, 20, 21, 22, 26, 27)
+DEFAULT_LED_PINS = (2, 3, 4, 5, 6, 7, 8, 9, 10)
+# How the terminal draws a table's LED: off, blinking, steady, closed (a short flash).
+LED_SYMBOLS = {"i": "\u25cb", "c": "\u25d0", "a": "\u25cf"}
+CLOSED_SYMBOL = "\u25cc"
 
 
 # mbedtls' "certificate verification failed", as MicroPython raises it.
@@ -146,6 +149,7 @@ class HostBell:
         key=None,
         state_file=None,
         clock_set=True,
+        led_pins=None,
     ):
         """Prepare a bell; `key` is its BELL_KEY (64 hex characters, None: unsigned).
 
@@ -153,6 +157,7 @@ class HostBell:
         runner; without it the counter lives in memory, counting up at each reboot().
         `clock_set=False` starts the board's clock in 2021, as a Pico W's starts, so a
         verified TLS connection needs NTP first; by default it has the computer's time.
+        `led_pins=True` gives each table an LED (LED_PINS), or pass the pins.
         """
         values = {
             "WIFI_SSID": "host-wifi",
@@ -169,6 +174,10 @@ class HostBell:
             "WIFI_TIMEOUT_S": 2,
             "BELL_KEY": key,
         }
+        if led_pins is True:
+            led_pins = DEFAULT_LED_PINS[:buttons]
+        if led_pins:
+            values["LED_PINS"] = tuple(led_pins)
         if state_file is not None:
             values["BOOT_FILE"] = str(state_file)
         values.update(settings or {})
@@ -252,19 +261,30 @@ class HostBell:
         return self.settings.BUTTON_PINS[button - 1]
 
     async def press(self, button, hold=0.12, bounce=True):
-        """Press and release a button; return the Press the firmware queued."""
+        """Press and release a button; return the Press the firmware queued.
+
+        A short press is queued DOUBLE_PRESS_MS (400 ms) after its release, once no
+        second press followed; so this returns about half a second after it began.
+        """
         return await self._push(button, hold, bounce)
+
+    async def double_press(self, button, hold=0.1, gap=0.15, bounce=True):
+        """Press a button twice in quick succession; return the queued double press."""
+        before = len(self.queued)
+        await self._push(button, hold, bounce, wait=False)
+        await asyncio.sleep(gap)
+        return await self._push(button, hold, bounce, before=before)
 
     async def long_press(self, button, hold=None, bounce=True):
         """Hold a button past the long-press time; return the queued Press."""
         hold = hold if hold is not None else self.settings.LONG_PRESS_MS / 1000 + 0.2
         return await self._push(button, hold, bounce)
 
-    async def _push(self, button, hold, bounce):
+    async def _push(self, button, hold, bounce, wait=True, before=None):
         if not 1 <= button <= len(self.settings.BUTTON_PINS):
             raise ValueError(f"no button {button}")
         pin = self.pin(button)
-        before = len(self.queued)
+        before = len(self.queued) if before is None else before
         down, up = self._pressed_level, 1 - self._pressed_level
         if bounce:  # Contacts chatter for a moment on the way down and up.
             for level in (down, up, down, up):
@@ -275,6 +295,8 @@ class HostBell:
             for level in (up, down):
                 self.machine.drive(pin, level)
         self.machine.drive(pin, up)
+        if not wait:
+            return None
         await self.wait_until(lambda: len(self.queued) > before, timeout=2)
         return self.queued[before]
 
@@ -299,6 +321,31 @@ class HostBell:
     def boot(self):
         """The running firmware's boot number (None before its first start)."""
         return None if self.bell is None else self.bell.boot
+
+    @property
+    def table_calls(self):
+        """What the bell shows per table: "i" idle, "c" calling, "a" acknowledged."""
+        if self.bell is None:
+            return "i" * len(self.settings.BUTTON_PINS)
+        return self.bell.calls.states
+
+    @property
+    def is_open(self):
+        return self.bell is None or self.bell.calls.is_open
+
+    @property
+    def table_led_levels(self):
+        """The table LEDs' pin levels right now (0/1), in table order."""
+        return [self.machine.line(pin).level for pin in self.settings.LED_PINS]
+
+    def led_line(self):
+        """The tables' LEDs for a terminal, e.g. "LEDs: 1 ● 2 ◐ 3 ○ 4 ○"."""
+        if not self.is_open:
+            marks = [CLOSED_SYMBOL] * len(self.table_calls)
+        else:
+            marks = [LED_SYMBOLS.get(call, "?") for call in self.table_calls]
+        line = "LEDs: " + " ".join(f"{n} {mark}" for n, mark in enumerate(marks, 1))
+        return line + ("  (closed)" if not self.is_open else "")
 
     @property
     def led_on(self):
@@ -339,5 +386,5 @@ class HostBell:
 
 
 def describe_press(press):
-    kind = "long press" if press.kind == LONG_PRESS else "press"
+    kind = press.kind.replace("_", " ")  # "press", "long press", "double press"
     return f"button {press.button} {kind} (seq {press.seq})"

@@ -1,7 +1,9 @@
-"""What the firmware signs under real MicroPython, the integration accepts: and nothing else.
+"""What one side signs, the other accepts: and nothing else.
 
-The firmware's payload code runs in MicroPython (WebAssembly, in Node.js); its bytes are
-checked here by the integration's own parser (custom_components/blynk_bell/protocol).
+The firmware's code runs in MicroPython (WebAssembly, in Node.js). Its presses, status
+and health are checked here by the integration's own code
+(custom_components/blynk_bell/protocol), and the calls messages the integration signs
+are checked by the firmware.
 """
 
 from __future__ import annotations
@@ -18,7 +20,13 @@ from custom_components.blynk_bell.protocol.bell import (
     parse_press,
     parse_status,
 )
-from custom_components.blynk_bell.protocol.signing import key_bytes
+from custom_components.blynk_bell.protocol.signing import (
+    calls_text,
+    health_text,
+    key_bytes,
+    sign,
+    signature_matches,
+)
 
 from .micropython import require_micropython, run_script
 
@@ -165,3 +173,116 @@ def test_signed_status_and_will_are_accepted_and_tampering_refused(
                 parse_status(copy, topic=topic, key=key)
         with pytest.raises(Rejected, match="signature"):
             parse_status(payload, topic=topic, key=key_bytes(OTHER_KEY))
+
+
+# Protocol version 2 ---------------------------------------------------------------------
+
+CALLS_SCRIPT = """
+import json
+from pico_bell import calls as calls_module
+from pico_bell.calls import Calls
+from pico_bell.health import health_payload
+from pico_bell.signing import Signer, parse_key
+
+signer = Signer(parse_key(%(key)r))
+for topic, boot, payload in %(calls)r:
+    calls = Calls(topic + "/calls", 16, signer)
+    calls.start_boot(boot)
+    reason = calls.handle(payload.encode())
+    print("@@CALLS " + json.dumps([reason, calls.states, calls.is_open]))
+for topic in %(topics)r:
+    for values in %(health)r:
+        payload = health_payload(topic + "/health", *values, signer=signer)
+        print("@@HEALTH " + json.dumps([topic, payload.decode()]))
+"""
+HEALTH = [
+    (17, 3, "1.2.0", -61, 3600, 0, 3920),
+    (1, 1, "1.2.0+dev", -120, 0, 4294967295, None),
+    (4294967295, 4294967295, "1.2.0", 0, 4294967295, 2, 0),
+]
+
+
+def calls_message(topic: str, boot: int, n: int, is_open: bool, tables: str) -> str:
+    """A calls message as the integration signs it (protocol/signing.py)."""
+    text = calls_text(topic, boot=boot, n=n, is_open=is_open, tables=tables)
+    return json.dumps(
+        {
+            "boot": boot,
+            "n": n,
+            "open": int(is_open),
+            "tables": tables,
+            "sig": sign(key_bytes(KEY), text),
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def version_2(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list]:
+    calls = []
+    for topic in TOPICS:
+        for boot, n, is_open, tables in (
+            (17, 120, True, "icai"),
+            (0, 1, False, "i"),
+            (3, 4294967295, True, "c" * 16),
+        ):
+            message = calls_message(topic, boot, n, is_open, tables)
+            calls.append(("ok", tables, is_open, [topic, boot, message]))
+            calls.extend(
+                ("refused", tables, is_open, [topic, boot, copy.decode()])
+                for copy in changed_bytes(message.encode())
+            )
+    node = require_micropython()
+    source = CALLS_SCRIPT % {
+        "key": KEY,
+        "calls": [case[3] for case in calls],
+        "topics": TOPICS,
+        "health": HEALTH,
+    }
+    output = run_script(node, source, Path(tmp_path_factory.mktemp("cross_check_2")))
+    results = [json.loads(line[8:]) for line in output.splitlines() if line.startswith("@@CALLS ")]
+    health = [json.loads(line[9:]) for line in output.splitlines() if line.startswith("@@HEALTH ")]
+    assert len(results) == len(calls), output[-2000:]
+    return {"calls": list(zip(calls, results, strict=True)), "health": health}
+
+
+def test_the_integrations_signed_calls_are_accepted_by_the_firmware(
+    version_2: dict[str, list],
+) -> None:
+    accepted = [(case, result) for case, result in version_2["calls"] if case[0] == "ok"]
+    assert len(accepted) == 3 * len(TOPICS)
+    for (_kind, tables, is_open, _message), (reason, states, shown_open) in accepted:
+        assert reason is None
+        assert states == (tables + "i" * 16)[:16]
+        assert shown_open is is_open
+
+
+def test_a_calls_message_with_one_changed_byte_is_refused_by_the_firmware(
+    version_2: dict[str, list],
+) -> None:
+    refused = [(case, result) for case, result in version_2["calls"] if case[0] == "refused"]
+    assert len(refused) > 3 * len(TOPICS) * 64
+    for case, (reason, states, _open) in refused:
+        assert reason is not None, case[3]
+        assert states == "i" * 16  # Nothing shown.
+
+
+def test_the_firmwares_health_is_signed_as_the_integration_checks_it(
+    version_2: dict[str, list],
+) -> None:
+    assert len(version_2["health"]) == len(TOPICS) * len(HEALTH)
+    for (topic, text), values in zip(version_2["health"], HEALTH * len(TOPICS), strict=True):
+        data = json.loads(text)
+        boot, n, firmware, rssi, uptime_s, dropped, vsys_mv = values
+        assert data.get("vsys_mv") == vsys_mv
+        signed = health_text(
+            topic,
+            boot=boot,
+            n=n,
+            firmware=firmware,
+            rssi=rssi,
+            uptime_s=uptime_s,
+            dropped=dropped,
+            vsys_mv=vsys_mv,
+        )
+        assert signature_matches(key_bytes(KEY), signed, data["sig"])
+        assert not signature_matches(key_bytes(OTHER_KEY), signed, data["sig"])

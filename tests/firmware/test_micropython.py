@@ -61,5 +61,5 @@ def test_the_whole_bell_fits_a_pico_w_heap(
     checked from the heap's size after them; they run first (modules in name order).
     """
     _implementation, _outcomes, output = micropython_run
-    assert logic_modules()[0] == "test_app"
-    assert heap_after(output, "test_app") <= HEAP_KIB * 1024 + 1024, output[-500:]
+    assert logic_modules()[:2] == ["test_app", "test_app_feedback"]
+    assert heap_after(output, "test_app_feedback") <= HEAP_KIB * 1024 + 1024, output[-500:]

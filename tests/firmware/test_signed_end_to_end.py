@@ -8,47 +8,26 @@ own key, a recorded press sent again, a tampered copy, an older boot) changes no
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 import json
 import os
 from pathlib import Path
 import sys
-from typing import Any
 
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from pico_host.runner import HostBell
-import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.blynk_bell.const import CONF_BELL_KEY
 from custom_components.blynk_bell.protocol.signing import key_bytes, press_text, sign
 
 from ..conftest import TOPIC
 from ..helpers import wait_for
 from ..mosquitto import Mosquitto
-from .conftest import FIRMWARE
+from .conftest import FIRMWARE, KEY
 from .e2e import PressLog
 from .test_end_to_end import calling
 
-KEY = "3f1c0e5a9b7d2c4e6f8a1b3c5d7e9f0a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d9a"
 FOREIGN_KEY = "c0ffee" * 10 + "abcd"
-
-
-@pytest.fixture
-async def keyed_entry(
-    hass: HomeAssistant,
-    bell_data: dict[str, Any],
-    make_entry: Callable[..., MockConfigEntry],
-) -> AsyncIterator[MockConfigEntry]:
-    entry = make_entry({**bell_data, CONF_BELL_KEY: KEY})
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.LOADED
-    await wait_for(hass, lambda: entry.runtime_data.bell.available)
-    yield entry
-    if entry.state is ConfigEntryState.LOADED:
-        await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def publish(mosquitto: Mosquitto, payload: bytes, topic: str = TOPIC) -> None:

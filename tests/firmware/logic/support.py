@@ -182,6 +182,11 @@ class FakeBroker:
         self.wills = []  # Will messages published because a client vanished.
         self.pings = 0
         self.disconnects = 0
+        self.subscriptions = []  # (topic, qos) of every SUBSCRIBE.
+        self.client_acks = []  # Packet ids the client acknowledged (PUBACK).
+        self.answer_subscribe = True
+        self._subscribers = []  # (end, topic) of live subscriptions.
+        self._next_pid = 0
         self._ends = []
         self._tasks = []
 
@@ -224,6 +229,19 @@ class FakeBroker:
                         self.retained[message.topic] = message.payload
                     if message.qos and self.ack:
                         end.write(b"\x40\x02" + struct.pack(">H", message.pid))
+                elif kind == 0x80:
+                    pid = struct.unpack(">H", body[:2])[0]
+                    topic, offset = _take_string(body, 2)
+                    qos = body[offset]
+                    self.subscriptions.append((topic.decode(), qos))
+                    if self.answer_subscribe:
+                        end.write(b"\x90\x03" + struct.pack(">H", pid) + bytes([min(qos, 1)]))
+                        self._subscribers.append((end, topic.decode()))
+                        retained = self.retained.get(topic.decode())
+                        if retained is not None:
+                            self._deliver(end, topic.decode(), retained, 1, True)
+                elif kind == 0x40:
+                    self.client_acks.append(struct.unpack(">H", body)[0])
                 elif kind == 0xC0:
                     self.pings += 1
                     if self.answer_pings:
@@ -241,6 +259,24 @@ class FakeBroker:
                 self.wills.append((topic, payload))
                 if retain:
                     self.retained[topic] = payload
+
+    def _deliver(self, end, topic, payload, qos, retain):
+        topic_bytes = topic.encode()
+        body = struct.pack(">H", len(topic_bytes)) + topic_bytes
+        if qos:
+            self._next_pid = self._next_pid % 65535 + 1
+            body += struct.pack(">H", self._next_pid)
+        body += payload
+        first = 0x30 | (qos << 1) | (1 if retain else 0)
+        end.write(bytes([first]) + encode_length(len(body)) + body)
+
+    def send(self, topic, payload, qos=1, retain=False):
+        """Publish to the clients subscribed to `topic` (and keep it if retained)."""
+        if retain:
+            self.retained[topic] = payload
+        for end, subscribed in self._subscribers:
+            if subscribed == topic and not end.outgoing.closed:
+                self._deliver(end, topic, payload, qos, False)
 
     def drop_connections(self):
         """Close every open connection, as a broker that stops does."""

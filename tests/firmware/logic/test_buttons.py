@@ -1,6 +1,6 @@
 """Edge log (the IRQ side) and debouncer (the main-loop side)."""
 
-from pico_bell.buttons import LONG_PRESS, PRESS, Debouncer, EdgeLog
+from pico_bell.buttons import DOUBLE_PRESS, LONG_PRESS, PRESS, Debouncer, DoublePress, EdgeLog
 
 
 def feed(debouncer, edges, polls):
@@ -144,3 +144,80 @@ def test_many_presses_stay_separate():
 
     events = feed(debouncer, edges, polls(900, 4500, level))
     assert events == [(PRESS, 1000 + index * 300) for index in range(10)]
+
+
+def gestures(presses, window=400, end=None):
+    """Run presses [(down_at, up_at), ...] of one button through Debouncer + DoublePress.
+
+    Returns [(kind, pressed_at, reported_at)], polling every 10 ms as the scan loop does.
+    """
+    debouncer = Debouncer(50, 1000)
+    double = DoublePress(window)
+    edges = []
+    for down, up in presses:
+        edges += [(down, True), (up, False)]
+    end = end if end is not None else edges[-1][0] + 2000
+    level = False
+    reported = []
+    for now in range(0, end, 10):
+        for at, pressed in [edge for edge in edges if now - 10 < edge[0] <= now]:
+            level = pressed
+            for kind, pressed_at in double.event(debouncer.edge(at, pressed), debouncer):
+                reported.append((kind, pressed_at, now))
+        for kind, pressed_at in double.event(debouncer.poll(now, level), debouncer):
+            reported.append((kind, pressed_at, now))
+        for kind, pressed_at in double.poll(now, debouncer):
+            reported.append((kind, pressed_at, now))
+    return reported
+
+
+def test_two_quick_short_presses_are_one_double_press():
+    events = gestures([(100, 220), (420, 540)])  # Second press 200 ms after release.
+    assert [(kind, at) for kind, at, _ in events] == [(DOUBLE_PRESS, 100)]
+    assert events[0][2] < 700  # Sent when the second press ends, not later.
+
+
+def test_a_single_press_is_sent_400_ms_after_its_release():
+    events = gestures([(100, 220)])
+    assert [(kind, at) for kind, at, _ in events] == [(PRESS, 100)]
+    assert 220 + 400 <= events[0][2] <= 220 + 400 + 60  # The documented latency.
+
+
+def test_presses_further_apart_are_two_presses():
+    events = gestures([(100, 220), (800, 900)])
+    assert [(kind, at) for kind, at, _ in events] == [(PRESS, 100), (PRESS, 800)]
+
+
+def test_a_long_press_after_a_short_one_is_a_press_and_a_long_press():
+    events = gestures([(100, 220), (400, 1700)])
+    assert [(kind, at) for kind, at, _ in events] == [(PRESS, 100), (LONG_PRESS, 400)]
+    assert events[1][2] < 1500  # The long press still goes out when it reaches 1 s.
+
+
+def test_a_long_press_alone_is_not_delayed():
+    events = gestures([(100, 1500)])
+    assert [(kind, at) for kind, at, _ in events] == [(LONG_PRESS, 100)]
+    assert events[0][2] <= 1100 + 60
+
+
+def test_three_quick_presses_are_a_double_press_then_a_press():
+    events = gestures([(100, 200), (350, 450), (600, 700)])
+    assert [(kind, at) for kind, at, _ in events] == [(DOUBLE_PRESS, 100), (PRESS, 600)]
+
+
+def test_window_zero_sends_every_press_at_once():
+    events = gestures([(100, 220), (420, 540)], window=0)
+    assert [(kind, at) for kind, at, _ in events] == [(PRESS, 100), (PRESS, 420)]
+    assert events[0][2] <= 220 + 60
+
+
+def test_a_double_press_replayed_after_a_blocked_loop_is_still_one():
+    # Both presses' edges arrive at once (a DNS lookup held the loop), with their times.
+    debouncer = Debouncer(50, 1000)
+    double = DoublePress(400)
+    events = []
+    for at, pressed in ((100, True), (220, False), (420, True), (540, False)):
+        events += double.event(debouncer.edge(at, pressed), debouncer)
+    events += double.event(debouncer.poll(3000, False), debouncer)
+    events += double.poll(3000, debouncer)
+    assert events == [(DOUBLE_PRESS, 100)]

@@ -168,3 +168,83 @@ async def test_packet_ids_skip_those_in_flight_and_wrap():
     finally:
         await client.close()
         await broker.close()
+
+
+async def test_subscribe_waits_for_the_suback_and_incoming_qos1_is_acknowledged():
+    broker = FakeBroker()
+    broker.retained["bell/calls"] = b"retained state"
+    client = client_for(broker)
+    received = []
+    client.on_message = lambda topic, payload, retain: received.append((topic, payload, retain))
+    try:
+        await client.connect()
+        assert await client.subscribe("bell/calls", 1) == 1
+        assert broker.subscriptions == [("bell/calls", 1)]
+        await wait_until(lambda: received, timeout=2)
+        assert received == [("bell/calls", b"retained state", True)]
+        broker.send("bell/calls", b"new state", qos=1)
+        await wait_until(lambda: len(received) == 2, timeout=2)
+        assert received[1] == ("bell/calls", b"new state", False)
+        await wait_until(lambda: len(broker.client_acks) == 2, timeout=2)  # Both PUBACKed.
+        broker.send("bell/calls", b"at most once", qos=0)
+        await wait_until(lambda: len(received) == 3, timeout=2)
+        await asyncio.sleep(0.05)
+        assert len(broker.client_acks) == 2  # Nothing to acknowledge at QoS 0.
+    finally:
+        await client.close()
+        await broker.close()
+
+
+async def test_a_huge_message_costs_no_memory_and_is_still_acknowledged():
+    broker = FakeBroker()
+    client = client_for(broker, max_incoming=64)
+    received = []
+    client.on_message = lambda topic, payload, retain: received.append((topic, payload))
+    try:
+        await client.connect()
+        await client.subscribe("bell/calls", 1)
+        broker.send("bell/calls", b"x" * 100000, qos=1)
+        broker.send("bell/calls", b"small", qos=1)
+        await wait_until(lambda: len(received) == 2, timeout=3)
+        assert received == [("bell/calls", None), ("bell/calls", b"small")]
+        await wait_until(lambda: len(broker.client_acks) == 2, timeout=2)
+        assert client.connected
+    finally:
+        await client.close()
+        await broker.close()
+
+
+async def test_a_failing_message_handler_does_not_end_the_connection():
+    broker = FakeBroker()
+    lines = []
+    client = client_for(broker, log=lines.append)
+
+    def handler(topic, payload, retain):
+        raise ValueError("bad input")
+
+    client.on_message = handler
+    try:
+        await client.connect()
+        await client.subscribe("bell/calls", 1)
+        broker.send("bell/calls", b"boom", qos=1)
+        await wait_until(lambda: broker.client_acks, timeout=2)
+        assert client.connected
+        assert any("handler failed" in line for line in lines)
+        pid = await client.publish("bell", b"still works", qos=1)
+        assert pid
+    finally:
+        await client.close()
+        await broker.close()
+
+
+async def test_no_suback_or_a_refused_subscription_is_an_error():
+    broker = FakeBroker()
+    broker.answer_subscribe = False
+    client = client_for(broker, ack_timeout=0.2)
+    try:
+        await client.connect()
+        err = await araises(MQTTError, client.subscribe("bell/calls", 1))
+        assert "SUBACK" in str(err)
+    finally:
+        await client.close()
+        await broker.close()

@@ -145,3 +145,19 @@ def test_utf8_topic_and_client_id_are_length_prefixed_in_bytes():
     packet = packets.publish("caf\u00e9", b"", qos=0)
     assert packet[2:4] == b"\x00\x05"
     assert parse_publish(*split(packet)).topic == "caf\u00e9"
+
+
+def test_subscribe_and_suback():
+    packet = packets.subscribe(10, "a/b", qos=1)
+    assert packet == b"\x82\x08\x00\x0a\x00\x03a/b\x01"  # Flags 0010, as the spec requires.
+    assert packets.parse_suback(b"\x00\x0a\x01") == (10, [1])
+    assert packets.parse_suback(b"\x00\x0a\x80") == (10, [0x80])
+    expect_packet_error(packets.parse_suback, b"\x00")
+    expect_packet_error(packets.subscribe, 0, "a")
+    expect_packet_error(packets.subscribe, 1, "a", qos=2)
+
+
+def test_a_publish_with_a_topic_that_is_not_utf8_is_a_packet_error():
+    expect_packet_error(packets.parse_publish, 0x30, b"\x00\x02\xff\xfe" + b"payload")
+    expect_packet_error(packets.parse_publish, 0x32, b"\x00\x01a")  # QoS 1 without a pid.
+    expect_packet_error(packets.parse_publish, 0x36, b"\x00\x01a\x00\x01")  # QoS 3.

@@ -51,15 +51,6 @@ def test_age_is_bounded_by_the_protocol():
     assert json.loads(press_payload(press, week, TOPIC, 1))["age_ms"] == MAX_AGE_MS
 
 
-def test_dropped_count_is_included_only_when_there_is_one_and_is_not_signed():
-    signer = Signer(parse_key(TEST_KEY))
-    press = Press(4, PRESS, 7, pressed_at=0)
-    press.dropped = 12
-    data = json.loads(press_payload(press, 5, TOPIC, 3, signer))
-    assert data["dropped"] == 12
-    assert data["sig"] == signer.sign(signed_text(TOPIC, 4, "press", 3, 7, 5))
-
-
 def test_legacy_payload_is_the_tutorial_text_for_both_kinds():
     assert press_payload(Press(2, PRESS, 1, 0), 0, TOPIC, 1, legacy=True) == b"button 2 is pressed"
     long_press = Press(2, LONG_PRESS, 2, 0)

@@ -50,7 +50,7 @@ def test_connection_loss_makes_unacknowledged_presses_go_out_again_in_order():
     assert presses[0].sends == 1  # Already sent once: the next send is a re-send.
 
 
-def test_full_queue_drops_the_oldest_and_reports_the_count_once():
+def test_full_queue_drops_the_oldest_and_counts_it():
     queue = PressQueue(3)
     presses = make(5)
     dropped = [queue.push(press) for press in presses]
@@ -58,29 +58,7 @@ def test_full_queue_drops_the_oldest_and_reports_the_count_once():
     assert dropped[3] is presses[0]
     assert dropped[4] is presses[1]
     assert queue.items == presses[2:]
-    assert queue.total_dropped == 2
-    head = queue.next_to_send()
-    queue.mark_sent(head, 1)
-    assert head.dropped == 2
-    nxt = queue.next_to_send()
-    queue.mark_sent(nxt, 2)
-    assert nxt.dropped == 0
-
-
-def test_dropping_a_press_that_carried_a_count_passes_the_count_on():
-    queue = PressQueue(2)
-    first, second, third, fourth = make(4)
-    queue.push(first)
-    queue.push(second)
-    queue.push(third)  # Drops first.
-    queue.mark_sent(second, 1)  # second now reports 1 dropped press.
-    queue.connection_lost()
-    queue.push(fourth)  # Drops second, and with it its report.
-    assert queue.unreported_drops == 2
-    head = queue.next_to_send()
-    queue.mark_sent(head, 5)
-    assert head is third
-    assert third.dropped == 2
+    assert queue.total_dropped == 2  # Reported in the health message.
 
 
 def test_qos0_presses_are_removed_when_sent():
