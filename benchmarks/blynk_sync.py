@@ -31,7 +31,8 @@ import time
 from blynk_emulator import BlynkCloud, Device
 from custom_components.blynk_bell.const import VERSION
 from custom_components.blynk_bell.protocol.blynk import BlynkDevice, BlynkListener, DeviceInfo
-from custom_components.blynk_bell.protocol.heater import HeaterController, SimulatedHeater
+from custom_components.blynk_bell.protocol.heater import HeaterController
+from custom_components.blynk_bell.protocol.model import SimulatedHeater
 from custom_components.blynk_bell.protocol.mqtt import Endpoint
 
 TOKEN = "benchmark-token-0123456789abcdef"
@@ -56,6 +57,8 @@ class Bridge(BlynkListener):
         if connected:
             self.controller.connected()
             self.ready.set()
+        else:
+            self.controller.disconnected()
 
 
 class Watch:

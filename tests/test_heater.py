@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+import json
 import logging
 from typing import Any
 
@@ -75,15 +76,15 @@ async def test_status_and_action_follow_the_heater(
     # The simulation starts at 15 °C with the set point at 25: heating.
     await wait_for(hass, lambda: attribute(hass, "hvac_action") == "heating")
     await device.wait_for(lambda d: d.value("Status") == "3")
-    assert device.prop("Status", "color") == "F7EAE4"
-    assert device.prop("Set Temperature", "isDisabled") == "0"
+    await device.wait_for(lambda d: d.prop("Status", "color") == "F7EAE4")
+    await device.wait_for(lambda d: d.prop("Set Temperature", "isDisabled") == "0")
     await device.wait_for(lambda d: d.value("Current Temperature") is not None)
     assert 10 <= float(device.value("Current Temperature") or 0) <= 35
     assert attribute(hass, "current_temperature") is not None
 
     await call(hass, "set_hvac_mode", hvac_mode="off")
     await device.wait_for(lambda d: d.value("Status") == "1")
-    assert device.prop("Status", "color") == "E4F6F7"
+    await device.wait_for(lambda d: d.prop("Status", "color") == "E4F6F7")
     assert attribute(hass, "hvac_action") == "off"
 
 
@@ -236,14 +237,36 @@ async def test_ping_is_answered(heater_entry: MockConfigEntry, device: Device) -
     assert await device.ping()
 
 
-@pytest.mark.parametrize("topic", ["downlink/reboot", "downlink/reconfigure"])
-async def test_reboot_and_reconfigure_restart_the_link(
-    hass: HomeAssistant, heater_entry: MockConfigEntry, device: Device, topic: str
+async def test_reboot_restarts_the_link(
+    hass: HomeAssistant, heater_entry: MockConfigEntry, device: Device
 ) -> None:
     before = device.connections
-    assert await device.send(topic)
+    assert await device.send("downlink/reboot")
     await device.wait_for(lambda d: d.connections == before + 1 and d.connected)
     await wait_for(hass, lambda: state_of(hass, CLIMATE) == "heat_cool")
+
+
+async def test_reconfigure_and_firmware_offers_are_logged_and_the_link_stays_up(
+    hass: HomeAssistant,
+    heater_entry: MockConfigEntry,
+    device: Device,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    before = device.connections
+    offer = {"url": "http://ota.example/fw.bin", "size": 1000, "type": "mcu", "ver": "9.9"}
+    assert await device.send("downlink/reconfigure")
+    assert await device.send("downlink/ota/json", json.dumps(offer))
+    assert await device.send("downlink/ota/json", "{not json")
+    await device.write("Terminal", "help")
+    await device.wait_for(lambda d: any("Available" in line for line in terminal_lines(d)))
+    assert device.connections == before
+    assert device.connected
+    assert "provisioning" in caplog.text
+    assert "Blynk.Air firmware update (version 9.9)" in caplog.text
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    # The link is still ours to use.
+    await call(hass, "set_temperature", temperature=24)
+    await device.wait_for(lambda d: d.value("Set Temperature") == "24", timeout=1)
 
 
 async def test_diag_is_logged_as_a_throttled_warning(

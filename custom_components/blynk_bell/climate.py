@@ -21,7 +21,7 @@ from homeassistant.helpers.restore_state import ExtraStoredData, RestoreEntity
 from . import BlynkBellConfigEntry
 from .blynk_heater import BlynkHeater
 from .const import DOMAIN
-from .protocol.heater import MAX_SET_POINT, MIN_SET_POINT, Status
+from .protocol.template import MAX_SET_POINT, MIN_SET_POINT, Status
 
 PARALLEL_UPDATES = 0
 
@@ -105,7 +105,7 @@ class BlynkHeaterClimate(ClimateEntity, RestoreEntity):
 
     @property
     def available(self) -> bool:
-        """Follow the Blynk connection."""
+        """Follow the Blynk connection; a real heater works without it."""
         return self.heater.available
 
     @property
@@ -147,10 +147,12 @@ class BlynkHeaterClimate(ClimateEntity, RestoreEntity):
 
     async def async_set_temperature(self, **kwargs: Any) -> None:
         """Move the set point (and switch on or off when a mode is given too)."""
-        if (hvac_mode := kwargs.get(ATTR_HVAC_MODE)) is not None:
-            self._controller.set_power(hvac_mode != HVACMode.OFF)
-        if (temperature := kwargs.get(ATTR_TEMPERATURE)) is not None:
-            self._controller.set_target(float(temperature))
+        hvac_mode = kwargs.get(ATTR_HVAC_MODE)
+        temperature = kwargs.get(ATTR_TEMPERATURE)
+        self._controller.change(
+            power=None if hvac_mode is None else hvac_mode != HVACMode.OFF,
+            target=None if temperature is None else float(temperature),
+        )
 
     async def async_added_to_hass(self) -> None:
         """Show the last known state until Blynk answers, and listen for changes."""

@@ -63,6 +63,8 @@ CONF_TEMPERATURE_SENSOR: Final = "temperature_sensor"
 CONF_HEATER_SWITCH: Final = "heater_switch"
 CONF_HYSTERESIS: Final = "hysteresis"
 DEFAULT_HYSTERESIS: Final = 0.5
+# The user's template id from Blynk's Device Info, sent in info/mcu (optional).
+CONF_TEMPLATE_ID: Final = "template_id"
 
 VERSION: Final = "0.1.0"
 ISSUE_TOKEN_CONFLICT: Final = "token_conflict"
