@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 import json
 import logging
@@ -174,6 +175,62 @@ async def test_invalid_app_values_change_nothing(
     assert attribute(hass, ATTR_TEMPERATURE) == 25
     assert "Ignored an invalid" in caplog.text
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+# Sync: which value wins --------------------------------------------------------------
+
+
+async def test_a_late_get_ds_answer_never_undoes_a_change_made_after_asking(
+    hass: HomeAssistant,
+    device: Device,
+    heater_data: dict[str, Any],
+    make_entry: Callable[..., MockConfigEntry],
+) -> None:
+    device.values.update({"Power": "0", "Set Temperature": "23"})
+    device.answer_delay = 0.5  # Blynk answers get/ds after it acknowledged our write.
+    mock_restore_cache_with_extra_data(
+        hass, [(State(CLIMATE, "heat_cool", {ATTR_TEMPERATURE: 23}), {"pending": {}})]
+    )
+    entry = await set_up(hass, make_entry(heater_data))
+    await device.wait_for(lambda d: any(item.topic == "get/ds" for item in d.published))
+    # An automation sets 25 right after the link came back, before Blynk answered.
+    await call(hass, "set_temperature", temperature=25)
+    await device.wait_for(lambda d: d.value("Set Temperature") == "25", timeout=1)
+    await asyncio.sleep(0.7)  # The answer (Power 0, Set Temperature 23) has come.
+    await hass.async_block_till_done()
+    assert attribute(hass, ATTR_TEMPERATURE) == 25
+    assert device.value("Set Temperature") == "25"
+    # What the user did not change is Blynk's: the heater is off, as in the app.
+    assert state_of(hass, CLIMATE) == "off"
+    # Later app writes are the truth again.
+    await device.write("Set Temperature", "21")
+    await wait_for(hass, lambda: attribute(hass, ATTR_TEMPERATURE) == 21, timeout=1)
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_after_a_restart_blynk_wins_except_for_what_the_user_changed(
+    hass: HomeAssistant,
+    device: Device,
+    heater_data: dict[str, Any],
+    make_entry: Callable[..., MockConfigEntry],
+) -> None:
+    device.values.update({"Power": "0", "Set Temperature": "25"})
+    device.answer_delay = 0.3
+    mock_restore_cache_with_extra_data(
+        hass,
+        [
+            (
+                State(CLIMATE, "heat_cool", {ATTR_TEMPERATURE: 21}),
+                {"pending": {"Set Temperature": "21"}},  # Changed while Blynk was away.
+            )
+        ],
+    )
+    entry = await set_up(hass, make_entry(heater_data))
+    await device.wait_for(lambda d: d.value("Set Temperature") == "21")
+    await wait_for(hass, lambda: state_of(hass, CLIMATE) == "off")  # Blynk's power.
+    assert attribute(hass, ATTR_TEMPERATURE) == 21  # The user's set point.
+    assert [item.payload for item in device.published if item.topic == "get/ds"] == ["Power"]
+    await hass.config_entries.async_unload(entry.entry_id)
 
 
 # Terminal ---------------------------------------------------------------------------
