@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 import json
 import logging
+from pathlib import Path
+import ssl
 from typing import Any
 
 from homeassistant.components.climate import DOMAIN as CLIMATE_DOMAIN
@@ -19,6 +21,7 @@ from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     mock_restore_cache_with_extra_data,
 )
+import trustme
 
 from blynk_emulator import BlynkCloud, Device
 from custom_components.blynk_bell.const import (
@@ -32,7 +35,7 @@ from custom_components.blynk_bell.const import (
 )
 from custom_components.blynk_bell.protocol import blynk as blynk_protocol
 from custom_components.blynk_bell.protocol.blynk import BlynkDevice, BlynkListener, DeviceInfo
-from custom_components.blynk_bell.protocol.mqtt import Endpoint
+from custom_components.blynk_bell.protocol.mqtt import Endpoint, system_tls_context
 
 from .conftest import CLIMATE, TOKEN, attribute, set_up
 from .helpers import state_of, wait_for
@@ -399,6 +402,78 @@ async def test_redirect_is_followed_and_kept(
     moved.disconnect()
     await moved.wait_for(lambda d: d.connections == connections + 1 and d.connected, timeout=10)
     assert cloud.device(TOKEN).connections == first_cloud_connections
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.fixture
+def certificate_authority(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[trustme.CA]:
+    """A throwaway CA that Home Assistant's side trusts as part of the system store."""
+    ca = trustme.CA()
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(bundle)
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    system_tls_context.cache_clear()
+    yield ca
+    system_tls_context.cache_clear()
+
+
+@pytest.fixture
+async def tls_cloud(
+    socket_enabled: None, certificate_authority: trustme.CA
+) -> AsyncIterator[BlynkCloud]:
+    """The Blynk emulator behind TLS (mqtts and wss), with the heater's device."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    certificate_authority.issue_cert("127.0.0.1").configure_cert(context)
+    cloud = BlynkCloud(ssl_context=context, ws_port=0)
+    await cloud.start()
+    cloud.add_device(TOKEN, {"Power": "1", "Set Temperature": "24"})
+    yield cloud
+    await cloud.stop()
+
+
+@pytest.mark.parametrize("scheme", ["mqtt", "tcp", "ws"])
+async def test_a_redirect_from_tls_to_plain_text_is_not_followed(
+    hass: HomeAssistant,
+    tls_cloud: BlynkCloud,
+    second_cloud: BlynkCloud,
+    heater_data: dict[str, Any],
+    make_entry: Callable[..., MockConfigEntry],
+    caplog: pytest.LogCaptureFixture,
+    scheme: str,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    plain = second_cloud.ws_url if scheme == "ws" else f"{scheme}://127.0.0.1:{second_cloud.port}"
+    tls_cloud.redirect = plain
+    entry = await set_up(hass, make_entry({**heater_data, CONF_BLYNK_SERVER: tls_cloud.url}))
+    secure = tls_cloud.device(TOKEN)
+    await wait_for(hass, lambda: attribute(hass, ATTR_TEMPERATURE) == 24)
+    # The connection is redirected again after a drop, and again refused.
+    secure.disconnect()
+    await secure.wait_for(lambda d: d.connections == 2 and d.connected, timeout=10)
+    await wait_for(hass, lambda: state_of(hass, CLIMATE) != STATE_UNAVAILABLE)
+    await call(hass, "set_temperature", temperature=22)
+    await secure.wait_for(lambda d: d.value("Set Temperature") == "22")
+    # The plain-text server never saw a connection, let alone the token.
+    assert second_cloud.device(TOKEN).connections == 0
+    assert second_cloud.refused_logins == 0
+    assert entry.runtime_data.heater.device.link.current_endpoint.tls
+    refusals = [r for r in caplog.records if "not encrypted" in r.getMessage()]
+    assert [r.levelno for r in refusals][:2] == [logging.WARNING, logging.DEBUG]  # Once.
+    assert TOKEN not in caplog.text
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_redirect_from_tls_to_tls_is_followed(
+    hass: HomeAssistant,
+    tls_cloud: BlynkCloud,
+    heater_data: dict[str, Any],
+    make_entry: Callable[..., MockConfigEntry],
+) -> None:
+    tls_cloud.redirect = tls_cloud.ws_url  # wss: another region, still encrypted.
+    entry = await set_up(hass, make_entry({**heater_data, CONF_BLYNK_SERVER: tls_cloud.url}))
+    link = entry.runtime_data.heater.device.link
+    await wait_for(hass, lambda: link.current_endpoint.websocket and link.connected)
+    assert link.current_endpoint.tls
     await hass.config_entries.async_unload(entry.entry_id)
 
 
