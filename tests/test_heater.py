@@ -13,6 +13,7 @@ from typing import Any
 from homeassistant.components.climate import DOMAIN as CLIMATE_DOMAIN
 from homeassistant.const import ATTR_ENTITY_ID, ATTR_TEMPERATURE, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant, State
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
@@ -26,12 +27,16 @@ import trustme
 from blynk_emulator import BlynkCloud, Device
 from custom_components.blynk_bell.const import (
     CONF_BLYNK_SERVER,
+    CONF_BUTTONS,
     CONF_HEATER_MODE,
     CONF_HEATER_SWITCH,
     CONF_HYSTERESIS,
+    CONF_RESET_AFTER,
     CONF_TEMPERATURE_SENSOR,
+    CONF_TEMPLATE_ID,
     CONF_TOKEN,
     DOMAIN,
+    VERSION,
 )
 from custom_components.blynk_bell.protocol import blynk as blynk_protocol
 from custom_components.blynk_bell.protocol.blynk import BlynkDevice, BlynkListener, DeviceInfo
@@ -72,6 +77,35 @@ async def test_connects_as_the_device_and_adopts_blynk_values(
     assert device.mcu_info["rxbuff"] == 1024
     get_ds = [item.payload for item in device.published if item.topic == "get/ds"]
     assert get_ds == ["Power,Set Temperature"]
+
+
+async def test_info_mcu_carries_our_version_and_the_users_template_id(
+    hass: HomeAssistant, heater_entry: MockConfigEntry, device: Device
+) -> None:
+    assert device.mcu_info == {
+        "ver": VERSION,
+        "build": VERSION,
+        "type": "blynk_bell heater",
+        "rxbuff": 1024,
+    }
+    options = {CONF_BUTTONS: 4, CONF_RESET_AFTER: 300, CONF_HYSTERESIS: 0.5}
+    result = await hass.config_entries.options.async_init(heater_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**options, CONF_HEATER_MODE: "simulated", CONF_TEMPLATE_ID: "4zGi"}
+    )
+    assert result["errors"] == {CONF_TEMPLATE_ID: "invalid_template_id"}
+    connections = device.connections
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {**options, CONF_HEATER_MODE: "simulated", CONF_TEMPLATE_ID: " TMPL4zGiS1A7l "},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert heater_entry.options[CONF_TEMPLATE_ID] == "TMPL4zGiS1A7l"
+    # The entry reloads and says who it is again, with the template.
+    await device.wait_for(lambda d: d.connections > connections and d.mcu_info is not None)
+    await device.wait_for(lambda d: (d.mcu_info or {}).get("tmpl") == "TMPL4zGiS1A7l")
+    assert device.mcu_info is not None
+    assert device.mcu_info["ver"] == VERSION
 
 
 async def test_status_and_action_follow_the_heater(
