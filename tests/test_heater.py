@@ -8,10 +8,17 @@ import json
 import logging
 from pathlib import Path
 import ssl
+import time
 from typing import Any
 
 from homeassistant.components.climate import DOMAIN as CLIMATE_DOMAIN
-from homeassistant.const import ATTR_ENTITY_ID, ATTR_TEMPERATURE, STATE_UNAVAILABLE
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import (
+    ATTR_ENTITY_ID,
+    ATTR_TEMPERATURE,
+    EVENT_HOMEASSISTANT_STOP,
+    STATE_UNAVAILABLE,
+)
 from homeassistant.core import HomeAssistant, State
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
@@ -38,6 +45,7 @@ from custom_components.blynk_bell.const import (
     DOMAIN,
     VERSION,
 )
+from custom_components.blynk_bell.diagnostics import async_get_config_entry_diagnostics
 from custom_components.blynk_bell.protocol import blynk as blynk_protocol
 from custom_components.blynk_bell.protocol.blynk import BlynkDevice, BlynkListener, DeviceInfo
 from custom_components.blynk_bell.protocol.mqtt import Endpoint, system_tls_context
@@ -760,6 +768,146 @@ async def test_real_heater_mode_drives_a_switch_from_a_sensor(
     hass.states.async_set("sensor.dining_room", "unavailable")
     await wait_for(hass, lambda: state_of(hass, "input_boolean.plug") == "off")
     await hass.config_entries.async_unload(entry.entry_id)
+
+
+PLUG = "input_boolean.plug"
+THERMOMETER = "sensor.dining_room"
+REAL_HEATER = {
+    CONF_HEATER_MODE: "entities",
+    CONF_TEMPERATURE_SENSOR: THERMOMETER,
+    CONF_HEATER_SWITCH: PLUG,
+    CONF_HYSTERESIS: 0.5,
+}
+
+
+def thermometer(hass: HomeAssistant, value: str, *, age: float = 0.0) -> None:
+    """The sensor reports `value`, `age` seconds ago."""
+    hass.states.async_set(
+        THERMOMETER,
+        value,
+        {"unit_of_measurement": "°C", "device_class": "temperature"},
+        timestamp=time.time() - age,
+    )
+
+
+@pytest.fixture
+async def real_heater(
+    hass: HomeAssistant,
+    device: Device,
+    heater_data: dict[str, Any],
+    make_entry: Callable[..., MockConfigEntry],
+) -> AsyncIterator[MockConfigEntry]:
+    """A real heater at 18 °C, on, set to 21 in Blynk: its plug is on."""
+    assert await async_setup_component(hass, "input_boolean", {"input_boolean": {"plug": {}}})
+    device.values.update({"Power": "1", "Set Temperature": "21"})
+    thermometer(hass, "18.0")
+    entry = await set_up(hass, make_entry(heater_data, REAL_HEATER))
+    await wait_for(hass, lambda: state_of(hass, PLUG) == "on")
+    yield entry
+    if entry.state is ConfigEntryState.LOADED:
+        await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def safety(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, Any]:
+    diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+    real: dict[str, Any] = diagnostics["heater"]["real_heater"]
+    return real
+
+
+async def test_a_real_heater_runs_without_blynk_and_blynk_catches_up(
+    hass: HomeAssistant, cloud: BlynkCloud, real_heater: MockConfigEntry
+) -> None:
+    port = cloud.port
+    await cloud.stop()  # Blynk is out of reach: the thermostat carries on here.
+    await wait_for(hass, lambda: not real_heater.runtime_data.heater.device.connected)
+    assert state_of(hass, CLIMATE) == "heat"
+    await call(hass, "set_temperature", temperature=19)
+    thermometer(hass, "19.2")
+    await wait_for(hass, lambda: state_of(hass, PLUG) == "off")
+    await wait_for(hass, lambda: attribute(hass, "hvac_action") == "idle")
+    assert state_of(hass, CLIMATE) == "heat"
+
+    revived = BlynkCloud(port=port)
+    await revived.start()
+    try:
+        back = revived.add_device(TOKEN, {"Power": "1", "Set Temperature": "21"})
+        await back.wait_for(lambda d: d.value("Set Temperature") == "19", timeout=20)
+        await back.wait_for(lambda d: d.value("Status") == "2")  # Idle, as here.
+        assert attribute(hass, ATTR_TEMPERATURE) == 19
+        assert state_of(hass, PLUG) == "off"
+    finally:
+        await hass.config_entries.async_unload(real_heater.entry_id)
+        await revived.stop()
+
+
+async def test_a_real_heater_is_switched_off_when_the_entry_unloads(
+    hass: HomeAssistant, real_heater: MockConfigEntry
+) -> None:
+    assert await hass.config_entries.async_unload(real_heater.entry_id)
+    assert state_of(hass, PLUG) == "off"
+
+
+async def test_a_real_heater_is_switched_off_when_home_assistant_stops(
+    hass: HomeAssistant, real_heater: MockConfigEntry
+) -> None:
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+    await hass.async_block_till_done()
+    assert state_of(hass, PLUG) == "off"
+    thermometer(hass, "15.0")  # Cold, but nothing may switch it on again.
+    await asyncio.sleep(1.5)
+    await hass.async_block_till_done()
+    assert state_of(hass, PLUG) == "off"
+    assert (await safety(hass, real_heater))["last_cut_off"]["rule"] == "home_assistant_stopped"
+
+
+async def test_a_real_heater_is_switched_off_when_the_thermometer_is_unavailable(
+    hass: HomeAssistant, real_heater: MockConfigEntry
+) -> None:
+    hass.states.async_set(THERMOMETER, "unavailable")
+    await wait_for(hass, lambda: state_of(hass, PLUG) == "off")
+    assert state_of(hass, CLIMATE) == "heat"  # Still on: it heats again once it can.
+    rules = await safety(hass, real_heater)
+    assert rules["cut_off"] == "thermometer_unavailable"
+    assert rules["last_cut_off"]["rule"] == "thermometer_unavailable"
+    thermometer(hass, "18.0")
+    await wait_for(hass, lambda: state_of(hass, PLUG) == "on")
+    assert (await safety(hass, real_heater))["cut_off"] is None
+
+
+async def test_a_real_heater_is_switched_off_when_the_thermometer_is_silent(
+    hass: HomeAssistant, real_heater: MockConfigEntry, caplog: pytest.LogCaptureFixture
+) -> None:
+    thermometer(hass, "18.2", age=9 * 60)  # Nine minutes without a report: fine.
+    await asyncio.sleep(1.5)
+    await hass.async_block_till_done()
+    assert state_of(hass, PLUG) == "on"
+    thermometer(hass, "18.3", age=10 * 60 + 1)  # Ten: its last value cannot be trusted.
+    await wait_for(hass, lambda: state_of(hass, PLUG) == "off")
+    assert (await safety(hass, real_heater))["cut_off"] == "thermometer_silent"
+    assert "Switched the heater input_boolean.plug off: thermometer_silent" in caplog.text
+    thermometer(hass, "18.3")
+    await wait_for(hass, lambda: state_of(hass, PLUG) == "on")
+
+
+@pytest.mark.parametrize(
+    ("target", "reading", "rule"),
+    [(21, "26.5", "above_set_point"), (30, "35.5", "above_absolute_limit")],
+)
+async def test_a_real_heater_is_kept_off_above_its_limits(
+    hass: HomeAssistant,
+    real_heater: MockConfigEntry,
+    target: float,
+    reading: str,
+    rule: str,
+) -> None:
+    await call(hass, "set_temperature", temperature=target)
+    thermometer(hass, reading)
+    await wait_for(hass, lambda: state_of(hass, PLUG) == "off")
+    assert (await safety(hass, real_heater))["cut_off"] == rule
+    # Someone switches the plug on by hand: it goes off again within seconds.
+    await hass.services.async_call("input_boolean", "turn_on", {ATTR_ENTITY_ID: PLUG})
+    await wait_for(hass, lambda: state_of(hass, PLUG) == "on")
+    await wait_for(hass, lambda: state_of(hass, PLUG) == "off", timeout=10)
 
 
 async def test_token_never_appears_in_logs(

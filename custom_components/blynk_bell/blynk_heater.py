@@ -59,8 +59,10 @@ from .protocol.sync import ReportPolicy, TemperatureReporter
 _LOGGER = logging.getLogger(__name__)
 
 TICK = timedelta(seconds=1)
-# A switch that has not followed a command after this long is commanded again.
+# A switch that has not followed a command after this long is commanded again; sooner
+# when a safety rule wants it off.
 SWITCH_RETRY_SECONDS = 30.0
+SAFETY_RETRY_SECONDS = 5.0
 SWITCH_OFF_TIMEOUT = 10.0
 
 # Home Assistant records every state change: the simulated noise alone would write a
@@ -169,7 +171,8 @@ class EntityHeater:
         now = time.monotonic()
         if want == self.heating() and want == self._commanded:
             return
-        if want == self._commanded and now - self._commanded_at < SWITCH_RETRY_SECONDS:
+        retry = SWITCH_RETRY_SECONDS if cut_off is None else SAFETY_RETRY_SECONDS
+        if want == self._commanded and now - self._commanded_at < retry:
             return  # Commanded already; give the switch time to follow.
         self._commanded, self._commanded_at = want, now
         self._hass.async_create_task(self._async_command(want), eager_start=True)
