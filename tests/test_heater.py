@@ -710,6 +710,59 @@ async def test_another_client_on_the_token_raises_a_repair_issue(
     assert device.connected
 
 
+@pytest.fixture
+def quick_conflicts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(blynk_protocol, "CONFLICT_HOLD_OFF", 0.5)
+    monkeypatch.setattr(blynk_protocol, "STABLE_AFTER", 2.0)
+
+
+def conflict_issue(hass: HomeAssistant, entry: MockConfigEntry) -> ir.IssueEntry | None:
+    return ir.async_get(hass).async_get_issue(DOMAIN, f"token_conflict_{entry.entry_id}")
+
+
+class Quiet(BlynkListener):
+    pass
+
+
+@pytest.mark.usefixtures("quick_conflicts")
+async def test_the_conflict_notice_outlives_a_reload_and_clears_once_the_conflict_ends(
+    hass: HomeAssistant, cloud: BlynkCloud, device: Device, heater_entry: MockConfigEntry
+) -> None:
+    sample = BlynkDevice(Endpoint.from_url(cloud.url), TOKEN, Quiet(), DeviceInfo("1", "1"))
+    sample.start()
+    try:
+        await wait_for(hass, lambda: conflict_issue(hass, heater_entry) is not None, timeout=30)
+        # Reloading does not hide a conflict that goes on.
+        await hass.config_entries.async_reload(heater_entry.entry_id)
+        await hass.async_block_till_done()
+        assert conflict_issue(hass, heater_entry) is not None
+    finally:
+        await sample.async_stop()
+    # The other client is gone: the next connection stays up and the notice goes.
+    await wait_for(hass, lambda: conflict_issue(hass, heater_entry) is None, timeout=30)
+    assert device.connected
+
+
+@pytest.mark.usefixtures("quick_conflicts")
+async def test_the_conflict_notice_clears_with_a_new_token(
+    hass: HomeAssistant, cloud: BlynkCloud, heater_entry: MockConfigEntry
+) -> None:
+    sample = BlynkDevice(Endpoint.from_url(cloud.url), TOKEN, Quiet(), DeviceInfo("1", "1"))
+    sample.start()
+    try:
+        await wait_for(hass, lambda: conflict_issue(hass, heater_entry) is not None, timeout=30)
+        own = cloud.add_device("a-token-of-its-own", {"Power": "1", "Set Temperature": "25"})
+        hass.config_entries.async_update_entry(
+            heater_entry, data={**heater_entry.data, CONF_TOKEN: "a-token-of-its-own"}
+        )
+        await hass.config_entries.async_reload(heater_entry.entry_id)
+        await own.wait_for(lambda d: d.connected, timeout=10)
+        # The sample script still runs, on the old token: no conflict for us any more.
+        await wait_for(hass, lambda: conflict_issue(hass, heater_entry) is None, timeout=30)
+    finally:
+        await sample.async_stop()
+
+
 # Real heater ------------------------------------------------------------------------
 
 
