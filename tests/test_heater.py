@@ -73,9 +73,9 @@ async def test_connects_as_the_device_and_adopts_blynk_values(
 ) -> None:
     state = hass.states.get(CLIMATE)
     assert state is not None
-    assert state.state == "heat_cool"
+    assert state.state == "heat"
     assert state.attributes[ATTR_TEMPERATURE] == 25
-    assert state.attributes["hvac_modes"] == ["off", "heat_cool"]
+    assert state.attributes["hvac_modes"] == ["off", "heat"]
     assert state.attributes["min_temp"] == 10
     assert state.attributes["max_temp"] == 30
     assert state.attributes["target_temp_step"] == 0.5
@@ -150,7 +150,7 @@ async def test_home_assistant_changes_reach_the_app(
     await device.wait_for(lambda d: d.prop("Set Temperature", "isDisabled") == "1", timeout=1)
     assert state_of(hass, CLIMATE) == "off"
 
-    await call(hass, "set_hvac_mode", hvac_mode="heat_cool")
+    await call(hass, "set_hvac_mode", hvac_mode="heat")
     await device.wait_for(lambda d: d.value("Power") == "1", timeout=1)
     await device.wait_for(lambda d: d.prop("Set Temperature", "isDisabled") == "0", timeout=1)
 
@@ -179,7 +179,7 @@ async def test_app_changes_reach_home_assistant(
     await device.write("Set Temperature", "21.5")
     await wait_for(hass, lambda: attribute(hass, ATTR_TEMPERATURE) == 21.5, timeout=1)
     await device.write("Power", "1")
-    await wait_for(hass, lambda: state_of(hass, CLIMATE) == "heat_cool", timeout=1)
+    await wait_for(hass, lambda: state_of(hass, CLIMATE) == "heat", timeout=1)
 
 
 @pytest.mark.parametrize(("written", "clamped"), [("45", 30), ("-5", 10), ("30.5", 30)])
@@ -216,7 +216,7 @@ async def test_invalid_app_values_change_nothing(
     await device.write("Terminal", "help")  # Handled after the bad value: a fence.
     await device.wait_for(lambda d: any("Available" in line for line in terminal_lines(d)))
     await hass.async_block_till_done()
-    assert state_of(hass, CLIMATE) == "heat_cool"
+    assert state_of(hass, CLIMATE) == "heat"
     assert attribute(hass, ATTR_TEMPERATURE) == 25
     assert "Ignored an invalid" in caplog.text
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
@@ -234,7 +234,7 @@ async def test_a_late_get_ds_answer_never_undoes_a_change_made_after_asking(
     device.values.update({"Power": "0", "Set Temperature": "23"})
     device.answer_delay = 0.5  # Blynk answers get/ds after it acknowledged our write.
     mock_restore_cache_with_extra_data(
-        hass, [(State(CLIMATE, "heat_cool", {ATTR_TEMPERATURE: 23}), {"pending": {}})]
+        hass, [(State(CLIMATE, "heat", {ATTR_TEMPERATURE: 23}), {"pending": {}})]
     )
     entry = await set_up(hass, make_entry(heater_data))
     await device.wait_for(lambda d: any(item.topic == "get/ds" for item in d.published))
@@ -265,7 +265,7 @@ async def test_after_a_restart_blynk_wins_except_for_what_the_user_changed(
         hass,
         [
             (
-                State(CLIMATE, "heat_cool", {ATTR_TEMPERATURE: 21}),
+                State(CLIMATE, "heat", {ATTR_TEMPERATURE: 21}),
                 {"pending": {"Set Temperature": "21"}},  # Changed while Blynk was away.
             )
         ],
@@ -324,7 +324,7 @@ async def test_terminal_commands_change_the_heater(
     assert "Turned OFF\n" in terminal_lines(device)
 
     await device.write("Terminal", "on")
-    await wait_for(hass, lambda: state_of(hass, CLIMATE) == "heat_cool")
+    await wait_for(hass, lambda: state_of(hass, CLIMATE) == "heat")
     await device.wait_for(lambda d: d.value("Power") == "1")
 
     await device.write("Terminal", "set 99")
@@ -345,7 +345,7 @@ async def test_reboot_restarts_the_link(
     before = device.connections
     assert await device.send("downlink/reboot")
     await device.wait_for(lambda d: d.connections == before + 1 and d.connected)
-    await wait_for(hass, lambda: state_of(hass, CLIMATE) == "heat_cool")
+    await wait_for(hass, lambda: state_of(hass, CLIMATE) == "heat")
 
 
 async def test_reconfigure_and_firmware_offers_are_logged_and_the_link_stays_up(
@@ -404,7 +404,7 @@ async def test_unused_downlinks_are_ignored(
         await device.send(topic, payload)
     await device.write("Terminal", "?")
     await device.wait_for(lambda d: any("Available" in line for line in terminal_lines(d)))
-    assert state_of(hass, CLIMATE) == "heat_cool"
+    assert state_of(hass, CLIMATE) == "heat"
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
@@ -618,7 +618,7 @@ async def test_unsent_change_survives_a_restart(
         hass,
         [
             (
-                State(CLIMATE, "heat_cool", {ATTR_TEMPERATURE: 21}),
+                State(CLIMATE, "heat", {ATTR_TEMPERATURE: 21}),
                 {"pending": {"Set Temperature": "21"}},
             )
         ],
@@ -787,7 +787,6 @@ async def test_real_heater_mode_drives_a_switch_from_a_sensor(
         },
     )
     await set_up(hass, entry)
-    assert attribute(hass, "hvac_modes") == ["off", "heat"]
     await wait_for(hass, lambda: state_of(hass, CLIMATE) == "heat")
 
     await call(hass, "set_temperature", temperature=21)

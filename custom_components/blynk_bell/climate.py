@@ -63,12 +63,12 @@ class PendingChanges(ExtraStoredData):
 
 
 class BlynkHeaterClimate(ClimateEntity, RestoreEntity):
-    """Power is the hvac mode; the set point is the target temperature.
+    """Power is the hvac mode, `off` or `heat` (shown as Off and On); the set point is ours.
 
-    The simulated "MQTT Air Cooler/Heater" heats below the set point and cools above
-    it, so "on" is `heat_cool`: Home Assistant's mode for reaching a temperature by
-    heating or cooling as needed (`auto` means schedule-driven, which this device is
-    not). With a real heater switch, which can only heat, "on" is `heat`.
+    `heat`, not `heat_cool`, even for the simulated "Air Cooler/Heater", which also cools
+    above its set point: Home Assistant's `heat_cool` is for a range of two set points, and
+    the dashboard draws it as a sun and a snowflake, which nobody reads as "the heater is
+    on". What the heater does (heating, idle, cooling) is the hvac action.
     """
 
     _attr_has_entity_name = True
@@ -98,9 +98,7 @@ class BlynkHeaterClimate(ClimateEntity, RestoreEntity):
             manufacturer="Blynk",
             model="MQTT Air Cooler/Heater",
         )
-        self._on_mode = (
-            HVACMode.HEAT if self._controller.model.status_follows_heating else HVACMode.HEAT_COOL
-        )
+        self._on_mode = HVACMode.HEAT
         self._attr_hvac_modes = [HVACMode.OFF, self._on_mode]
 
     @property
