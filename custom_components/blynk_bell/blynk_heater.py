@@ -185,8 +185,11 @@ class EntityHeater:
 
     def _note_cut_off(self, reason: CutOff) -> None:
         self.last_cut_off = (reason, self._now())
-        if reason not in (CutOff.UNLOADED, CutOff.HOME_ASSISTANT_STOPPED):
-            _LOGGER.warning("Switched the heater %s off: %s", self.switch_id, reason.value)
+        stopping = reason in (CutOff.UNLOADED, CutOff.HOME_ASSISTANT_STOPPED)
+        # A warning when it switches a running heater off; a thermometer that is not
+        # loaded yet while Home Assistant starts is no news.
+        log = _LOGGER.debug if stopping or not self.heating() else _LOGGER.warning
+        log("Switched the heater %s off: %s", self.switch_id, reason.value)
 
     async def _async_command(self, on: bool) -> None:
         domain = self.switch_id.split(".", 1)[0]

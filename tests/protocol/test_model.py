@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from custom_components.blynk_bell.protocol.model import (
-    CutOff,
-    Status,
-    safety_cut_off,
-    status_for,
-)
+from custom_components.blynk_bell.protocol.model import CutOff, safety_cut_off, status_for
+from custom_components.blynk_bell.protocol.template import Status
 
 
 @pytest.mark.parametrize(

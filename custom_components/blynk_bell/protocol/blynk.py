@@ -395,9 +395,11 @@ class BlynkDevice:
             return
         if target != self.link.current_endpoint:
             self._leaving_on_purpose = True
-            if self._ready_timer is not None:  # Nothing was said yet; say it there.
+            if self._ready_timer is not None:
+                # Nothing was said here yet: say it there. Should the link stay after all,
+                # speak here a little later rather than never.
                 self._ready_timer.cancel()
-                self._ready_timer = None
+                self._ready_timer = self._schedule(5 * REDIRECT_WAIT, self._ready)
         self.link.redirect(target)
 
     def _log_ota(self, payload: str) -> None:
@@ -408,7 +410,7 @@ class BlynkDevice:
         version = offer.get("ver") if isinstance(offer, dict) else None
         log = _LOGGER.info if self._ota_notice.allow() else _LOGGER.debug
         log(
-            "Ignored a Blynk.Air firmware update (version %s): Home Assistant integrations "
+            "Ignored a Blynk.Air firmware update (version %r): Home Assistant integrations "
             "are updated through HACS",
             str(version)[:40] if version is not None else "unknown",
         )
