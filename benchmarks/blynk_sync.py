@@ -141,10 +141,14 @@ def busiest_second(device: Device) -> int:
 
 
 def change(number: int) -> tuple[str, str]:
-    """Return the datastream and value of change `number`: set points and power toggles."""
+    """Return the datastream and value of change `number`, each one a real change.
+
+    In fours: Home Assistant moves the set point, the app moves it again, Home Assistant
+    switches the heater off, the app switches it back on.
+    """
     if number % 4 < 2:
         return SET_TEMPERATURE, str(18 + number % 7)
-    return POWER, "1" if number % 8 >= 4 else "0"
+    return POWER, "0" if number % 4 == 2 else "1"
 
 
 async def tick(controller: HeaterController) -> None:
@@ -187,9 +191,13 @@ async def run(changes: int, gap: float) -> int:
         await cloud.stop()
     _report("Home Assistant -> Blynk", bench.to_blynk)
     _report("Blynk -> Home Assistant", bench.to_home_assistant)
+    users = sum(p.topic in (f"ds/{POWER}", f"ds/{SET_TEMPERATURE}") for p in device.published)
+    own = sum(p.topic in ("info/mcu", "get/ds") for p in device.published)
     print(
-        f"device messages: {device.messages}, busiest second: {busiest_second(device)} "
-        f"(Blynk allows 50), diag complaints: {len(device.diags)}, kicks: {device.kicks}"
+        f"device messages: {device.messages} ({users} user changes, {own} the connection's "
+        f"own, {device.messages - users - own} reports), busiest second: "
+        f"{busiest_second(device)} (Blynk allows 50), diag complaints: {len(device.diags)}, "
+        f"kicks: {device.kicks}"
     )
     return 1 if device.diags or device.kicks else 0
 

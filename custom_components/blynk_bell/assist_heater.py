@@ -45,6 +45,7 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.util.hass_dict import HassKey
 from homeassistant.util.unit_conversion import TemperatureConverter
+import voluptuous as vol
 
 from .const import DOMAIN
 from .protocol.template import MAX_SET_POINT, MIN_SET_POINT, parse_number
@@ -271,7 +272,7 @@ class _HeaterQuestions:
                 {ATTR_ENTITY_ID: heater.entity_id, ATTR_TEMPERATURE: value},
                 blocking=True,
             )
-        except HomeAssistantError as err:
+        except (HomeAssistantError, vol.Invalid) as err:
             _LOGGER.debug("Could not set %s to %s: %s", heater.entity_id, value, err)
             return f"I could not set the {heater.name}: {err}"
         return f"Temperature set to {_number(value)} degrees"
@@ -282,7 +283,7 @@ class _HeaterQuestions:
             await self._hass.services.async_call(
                 CLIMATE_DOMAIN, service, {ATTR_ENTITY_ID: heater.entity_id}, blocking=True
             )
-        except HomeAssistantError as err:
+        except (HomeAssistantError, vol.Invalid) as err:
             _LOGGER.debug("Could not %s %s: %s", service, heater.entity_id, err)
             return f"I could not turn the {heater.name} {'on' if on else 'off'}: {err}"
         return f"Turned the {heater.name} {'on' if on else 'off'}"

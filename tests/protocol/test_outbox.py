@@ -89,6 +89,7 @@ def test_reports_of_one_turn_go_in_one_batch_and_properties_alone(
     time.advance(0.01)
     assert wire.topics() == ["batch_ds", "ds/Status/prop/color"]
     assert json.loads(wire.sent[0][2]) == {"Status": 2, "Current Temperature": 21.5}
+    assert [qos for *_rest, qos in wire.sent] == [1, 1]  # Acknowledged at once: no Nagle wait.
 
 
 def test_a_users_change_jumps_the_queue(outbox: Outbox, wire: Wire, time: SimulatedTime) -> None:

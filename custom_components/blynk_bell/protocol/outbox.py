@@ -249,13 +249,17 @@ class Outbox:
             if not self._publish(item.topic, item.payload, item.qos, item.on_ack):
                 return
             self._queue.popleft()
+        # Reports go with QoS 1 although nothing waits for their PUBACK: Blynk acknowledges
+        # at once, so TCP (Nagle's algorithm, with the receiver's delayed ACK) does not hold
+        # the next small message, often a user's change, for tens of milliseconds. A PUBACK
+        # is not a publish: it costs no quota.
         if reports and self._reports and self._background_allowed():
-            if not self._publish(*_as_message(self._reports), 0, None):
+            if not self._publish(*_as_message(self._reports), 1, None):
                 return
             self._reports = {}
         while reports and self._properties and self._background_allowed():
             (name, prop), value = next(iter(self._properties.items()))
-            if not self._publish(f"ds/{name}/prop/{prop}", value.encode(), 0, None):
+            if not self._publish(f"ds/{name}/prop/{prop}", value.encode(), 1, None):
                 return
             del self._properties[name, prop]
         self._plan_next()
