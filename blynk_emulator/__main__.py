@@ -19,8 +19,8 @@ from pathlib import Path
 import signal
 import sys
 
-from .cloud import BlynkCloud
 from .device import redact
+from .server import BlynkCloud
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:

@@ -13,10 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 import json
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple
-
-if TYPE_CHECKING:
-    from .session import Session
+from typing import Any, Final, Literal, NamedTuple, Protocol
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -34,6 +31,26 @@ SYNC_WITH_LATEST: Final = frozenset({"Power", "Set Temperature"})
 TERMINAL: Final = "Terminal"
 # Lines the Terminal widget keeps for the demo page (the app scrolls back further).
 TERMINAL_LINES: Final = 50
+
+
+class Connection(Protocol):
+    """A device's live connection, as the cloud and the app see it (a `Connection`)."""
+
+    @property
+    def subscription_filters(self) -> frozenset[str]:
+        """Return the accepted topic filters."""
+
+    def deliver(self, topic: str, payload: bytes, qos: int = 0, *, force: bool = False) -> bool:
+        """Queue a downlink if the device subscribed to it (or `force`)."""
+
+    async def drain(self) -> None:
+        """Wait until queued output reached the kernel."""
+
+    async def send_raw(self, topic: str, payload: bytes, qos: int, timeout: float) -> bool:
+        """Send a downlink regardless of subscriptions; with QoS 1, wait for its PUBACK."""
+
+    def kick(self, reason: str) -> None:
+        """Close the connection from the server's side."""
 
 
 class Published(NamedTuple):
@@ -97,8 +114,11 @@ class Device:
         self.terminal: deque[TerminalLine] = deque(maxlen=TERMINAL_LINES)
         # Called after every change of state, e.g. by the cloud to save its state file.
         self.on_change: Callable[[], None] | None = None
+        # Seconds the answer to a get/ds takes: a server that answers after it handled the
+        # device's later messages (the answer holds the values of when it was asked).
+        self.answer_delay = 0.0
         self._recent: deque[float] = deque()
-        self._session: Session | None = None
+        self._session: Connection | None = None
         self._change = asyncio.Event()
 
     def __repr__(self) -> str:
@@ -194,17 +214,17 @@ class Device:
     # What the server calls ---------------------------------------------------------------
 
     @property
-    def session(self) -> Session | None:
+    def session(self) -> Connection | None:
         """Return the live connection (for the server's use)."""
         return self._session
 
-    def attach(self, session: Session) -> None:
+    def attach(self, session: Connection) -> None:
         """Make `session` the device's connection (the server checked duplicates)."""
         self._session = session
         self.connections += 1
         self.notify()
 
-    def detach(self, session: Session) -> None:
+    def detach(self, session: Connection) -> None:
         """Forget `session` if it is still the device's connection."""
         if self._session is session:
             self._session = None
@@ -284,6 +304,10 @@ class Device:
             _LOGGER.warning("%s: batch_ds is not a JSON object: %r", self.label, text[:100])
             return
         for name, value in batch.items():
+            if "/" in str(name):  # Widget properties cannot be batched.
+                _LOGGER.info("%s: ignored %r in batch_ds", self.label, str(name)[:100])
+                self.ignored.append(("batch_ds", str(name)))
+                continue
             self._store(str(name), value_text(value), "device")
 
     def _store(self, name: str, text: str, source: Literal["app", "device"]) -> None:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Final
 from aiohttp import hdrs, web
 
 if TYPE_CHECKING:
-    from .cloud import BlynkCloud
+    from .cloud import Cloud
     from .device import Device
 
 STATIC_DIR: Final = Path(__file__).with_name("static")
@@ -127,7 +127,7 @@ def app_value(name: str, value: object) -> str:
 
 
 class _Api:
-    def __init__(self, cloud: BlynkCloud, files: dict[str, str]) -> None:
+    def __init__(self, cloud: Cloud, files: dict[str, str]) -> None:
         self._cloud = cloud
         self._files = files
 
@@ -251,7 +251,7 @@ def _read_files() -> dict[str, str]:
     return {name: (STATIC_DIR / name).read_text(encoding="utf-8") for name in PAGE_FILES}
 
 
-async def start_http_api(cloud: BlynkCloud, host: str, port: int) -> web.AppRunner:
+async def start_http_api(cloud: Cloud, host: str, port: int) -> web.AppRunner:
     """Serve the API and the page; the caller owns the runner and must `cleanup()` it."""
     files = await asyncio.to_thread(_read_files)
     api = _Api(cloud, files)

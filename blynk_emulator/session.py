@@ -34,7 +34,7 @@ from .packets import (
 from .transport import CLOSE_NORMAL, CLOSE_POLICY_VIOLATION, Transport
 
 if TYPE_CHECKING:
-    from .cloud import BlynkCloud
+    from .cloud import Cloud
     from .device import Device
 
 _LOGGER = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ def filter_matches(topic_filter: str, topic: str) -> bool:
 class Session:
     """Serves one connection from CONNECT to close; `run` is the connection's task."""
 
-    def __init__(self, cloud: BlynkCloud, transport: Transport) -> None:
+    def __init__(self, cloud: Cloud, transport: Transport) -> None:
         """Wrap a transport; nothing is read before `run`."""
         self._cloud = cloud
         self._transport = transport
@@ -71,6 +71,7 @@ class Session:
         self._last_id = 0
         self._keepalive = 0
         self._closing = False
+        self._later: set[asyncio.TimerHandle] = set()
         self.device: Device | None = None
         self.label = transport.peer
 
@@ -113,6 +114,9 @@ class Session:
             if not future.done():
                 future.set_result(False)
         self._acks.clear()
+        for handle in self._later:
+            handle.cancel()
+        self._later.clear()
         self._transport.close()
         if first and self.device is not None:
             _LOGGER.info("%s: disconnected (%s)", self.label, reason)
@@ -288,10 +292,18 @@ class Session:
         _LOGGER.info(
             "%s: %s %r", self.label, publish.topic, publish.payload[:200].decode("utf-8", "replace")
         )
-        for topic, payload in device.handle_uplink(publish.topic, publish.payload):
-            self.deliver(topic, payload)
+        answers = device.handle_uplink(publish.topic, publish.payload)
+        if answers and device.answer_delay > 0:
+            loop = asyncio.get_running_loop()
+            self._later.add(loop.call_later(device.answer_delay, self._deliver_all, answers))
+        else:
+            self._deliver_all(answers)
         await self.drain()
         return True
+
+    def _deliver_all(self, downlinks: list[tuple[str, bytes]]) -> None:
+        for topic, payload in downlinks:
+            self.deliver(topic, payload)
 
     # Sending ---------------------------------------------------------------------------
 

@@ -160,7 +160,7 @@ async def test_turn_the_heater_off_and_on(
     await device.wait_for(lambda d: d.value("Power") == "0")
 
     assert await ask(hass, "turn on the Blynk heater") == "Turned on the thermostat"
-    assert state_of(hass, CLIMATE) == "heat_cool"
+    assert state_of(hass, CLIMATE) == "heat"
     await device.wait_for(lambda d: d.value("Power") == "1")
 
     assert await ask(hass, "switch off the Blynk heater") == "Turned off the thermostat"
@@ -241,10 +241,11 @@ async def test_the_heater_alias_is_the_users_to_remove(
     entity = registry.async_get(CLIMATE)
     assert entity is not None
     assert entity.aliases == set()  # Not put back.
+    await wait_for(hass, lambda: state_of(hass, CLIMATE) == "heat")  # Reconnected.
     assert await ask(hass, "turn off the heater") == (
         "Sorry, I am not aware of any device called heater"
     )
-    assert state_of(hass, CLIMATE) == "heat_cool"
+    assert state_of(hass, CLIMATE) == "heat"
 
 
 # The tables -------------------------------------------------------------------------

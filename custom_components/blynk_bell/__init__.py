@@ -10,6 +10,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 
 from .assist import async_answer_table_questions, async_prepare_new_entities
+from .assist_heater import async_answer_heater_questions
 from .blynk_heater import BlynkHeater
 from .const import CONF_TOKEN, DOMAIN, ISSUE_TOKEN_CONFLICT
 from .entity import table_of_unique_id
@@ -49,6 +50,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: BlynkBellConfigEntry) ->
     # Before the platforms: new entities are made ready for Assist as they are registered.
     entry.async_on_unload(async_prepare_new_entities(hass, entry))
     entry.async_on_unload(async_answer_table_questions(hass))
+    if heater is not None:
+        entry.async_on_unload(async_answer_heater_questions(hass, entry))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     if heater is not None:
         # Blynk is not waited for: the bell works while Blynk is out of reach. Connecting

@@ -21,7 +21,7 @@ from homeassistant.helpers.restore_state import ExtraStoredData, RestoreEntity
 from . import BlynkBellConfigEntry
 from .blynk_heater import BlynkHeater
 from .const import DOMAIN
-from .protocol.heater import MAX_SET_POINT, MIN_SET_POINT, Status
+from .protocol.template import MAX_SET_POINT, MIN_SET_POINT, Status
 
 PARALLEL_UPDATES = 0
 
@@ -63,12 +63,12 @@ class PendingChanges(ExtraStoredData):
 
 
 class BlynkHeaterClimate(ClimateEntity, RestoreEntity):
-    """Power is the hvac mode; the set point is the target temperature.
+    """Power is the hvac mode, `off` or `heat` (shown as Off and On); the set point is ours.
 
-    The simulated "MQTT Air Cooler/Heater" heats below the set point and cools above
-    it, so "on" is `heat_cool`: Home Assistant's mode for reaching a temperature by
-    heating or cooling as needed (`auto` means schedule-driven, which this device is
-    not). With a real heater switch, which can only heat, "on" is `heat`.
+    `heat`, not `heat_cool`, even for the simulated "Air Cooler/Heater", which also cools
+    above its set point: Home Assistant's `heat_cool` is for a range of two set points, and
+    the dashboard draws it as a sun and a snowflake, which nobody reads as "the heater is
+    on". What the heater does (heating, idle, cooling) is the hvac action.
     """
 
     _attr_has_entity_name = True
@@ -98,14 +98,12 @@ class BlynkHeaterClimate(ClimateEntity, RestoreEntity):
             manufacturer="Blynk",
             model="MQTT Air Cooler/Heater",
         )
-        self._on_mode = (
-            HVACMode.HEAT if self._controller.model.status_follows_heating else HVACMode.HEAT_COOL
-        )
+        self._on_mode = HVACMode.HEAT
         self._attr_hvac_modes = [HVACMode.OFF, self._on_mode]
 
     @property
     def available(self) -> bool:
-        """Follow the Blynk connection."""
+        """Follow the Blynk connection; a real heater works without it."""
         return self.heater.available
 
     @property
@@ -147,10 +145,12 @@ class BlynkHeaterClimate(ClimateEntity, RestoreEntity):
 
     async def async_set_temperature(self, **kwargs: Any) -> None:
         """Move the set point (and switch on or off when a mode is given too)."""
-        if (hvac_mode := kwargs.get(ATTR_HVAC_MODE)) is not None:
-            self._controller.set_power(hvac_mode != HVACMode.OFF)
-        if (temperature := kwargs.get(ATTR_TEMPERATURE)) is not None:
-            self._controller.set_target(float(temperature))
+        hvac_mode = kwargs.get(ATTR_HVAC_MODE)
+        temperature = kwargs.get(ATTR_TEMPERATURE)
+        self._controller.change(
+            power=None if hvac_mode is None else hvac_mode != HVACMode.OFF,
+            target=None if temperature is None else float(temperature),
+        )
 
     async def async_added_to_hass(self) -> None:
         """Show the last known state until Blynk answers, and listen for changes."""

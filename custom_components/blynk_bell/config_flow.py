@@ -48,6 +48,7 @@ from .const import (
     CONF_PORT,
     CONF_RESET_AFTER,
     CONF_TEMPERATURE_SENSOR,
+    CONF_TEMPLATE_ID,
     CONF_TLS,
     CONF_TOKEN,
     CONF_TOPIC,
@@ -62,6 +63,7 @@ from .const import (
     HEATER_MODE_ENTITIES,
     HEATER_MODE_SIMULATED,
     MAX_BUTTONS,
+    TEMPLATE_ID,
 )
 from .protocol.bell import validate_topic
 from .protocol.blynk import blynk_session_options
@@ -570,6 +572,7 @@ def _heater_options_schema() -> vol.Schema:
                 ),
                 vol.Coerce(float),
             ),
+            vol.Optional(CONF_TEMPLATE_ID): TextSelector(),
         }
     )
 
@@ -584,8 +587,15 @@ def _heater_options(user_input: Mapping[str, Any], options: dict[str, Any]) -> d
             options[key] = user_input[key]
         else:
             options.pop(key, None)
+    template_id = str(user_input.get(CONF_TEMPLATE_ID) or "").strip()
+    if template_id:
+        options[CONF_TEMPLATE_ID] = template_id
+    else:
+        options.pop(CONF_TEMPLATE_ID, None)
     if mode == HEATER_MODE_ENTITIES and not (
         options.get(CONF_TEMPERATURE_SENSOR) and options.get(CONF_HEATER_SWITCH)
     ):
         return {"base": "entities_required"}
+    if template_id and not TEMPLATE_ID.fullmatch(template_id):
+        return {CONF_TEMPLATE_ID: "invalid_template_id"}
     return {}

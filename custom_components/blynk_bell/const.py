@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 from .protocol.bell import MAX_TABLES
@@ -63,6 +64,10 @@ CONF_TEMPERATURE_SENSOR: Final = "temperature_sensor"
 CONF_HEATER_SWITCH: Final = "heater_switch"
 CONF_HYSTERESIS: Final = "hysteresis"
 DEFAULT_HYSTERESIS: Final = 0.5
+# The user's template id from Blynk's Device Info, sent in info/mcu (optional).
+CONF_TEMPLATE_ID: Final = "template_id"
+# Blynk's template ids read like TMPL4zGiS1A7l.
+TEMPLATE_ID: Final = re.compile(r"TMPL[A-Za-z0-9_-]{1,40}")
 
 VERSION: Final = "0.1.0"
 ISSUE_TOKEN_CONFLICT: Final = "token_conflict"

@@ -10,12 +10,13 @@ from homeassistant.core import HomeAssistant
 from . import BlynkBellConfigEntry
 from .const import CONF_BELL_KEY, CONF_PASSWORD, CONF_TOKEN, CONF_USERNAME
 from .protocol.bell import Rejection
+from .protocol.blynk import BlynkLink
 from .protocol.mqtt import MqttLink
 
 TO_REDACT = {CONF_TOKEN, CONF_PASSWORD, CONF_USERNAME, CONF_BELL_KEY}
 
 
-def _link_diagnostics(link: MqttLink) -> dict[str, Any]:
+def _link_diagnostics(link: MqttLink | BlynkLink) -> dict[str, Any]:
     # The URL holds host, port and scheme only; credentials live in the session options.
     return {
         "connected": link.connected,
@@ -59,11 +60,13 @@ async def async_get_config_entry_diagnostics(
             "link": _link_diagnostics(heater.device.link),
             "token_conflict": heater.device.token_conflict,
             "messages_sent": heater.device.messages_sent,
+            "messages_last_hour": heater.device.outbox.budget.spent(),
             "model": type(controller.model).__name__,
             "power": controller.power,
             "target": controller.target,
             "current": controller.state.current,
             "status": controller.state.status.name.lower(),
             "pending": sorted(controller.pending),
+            "real_heater": heater.diagnostics() or None,
         }
     return diagnostics

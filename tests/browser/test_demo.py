@@ -240,6 +240,13 @@ async def test_the_demo_end_to_end_in_a_browser(demo: RunningDemo, browser: Brow
     await expect(thermostat).to_contain_text(doing, timeout=UI_TIMEOUT)
     await page.bring_to_front()
     await shot(page, "5-power-from-the-app")
+
+    # Power back in one tap on the card: its mode buttons are named Off and On.
+    await thermostat.get_by_role("radio", name="On" if was_on else "Off").click()
+    await expect(blynk.get_by_test_id("value-Power")).to_have_text(
+        "1" if was_on else "0", timeout=UI_TIMEOUT
+    )
+    await shot(page, "6-power-from-the-card")
     await context.close()
 
 

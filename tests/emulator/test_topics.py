@@ -153,6 +153,34 @@ async def test_get_ds_answers_known_values(connected: PahoClient, device: Device
     assert device.messages == 1
 
 
+async def test_a_delayed_get_ds_answer_holds_the_values_of_when_it_was_asked(
+    connected: PahoClient, device: Device
+) -> None:
+    device.answer_delay = 0.3
+    connected.publish("get/ds", "Set Temperature")
+    await device.wait_for(lambda d: d.messages == 1)
+    connected.publish("ds/Status", "2", qos=1)  # Handled and acknowledged meanwhile...
+    await device.write("Set Temperature", "26")  # ...and the app writes a newer value.
+    await connected.wait_message("downlink/ds/Set Temperature")
+    assert connected.messages("downlink/ds/Set Temperature") == [b"26"]
+    await asyncio.sleep(0.4)
+    # The answer comes last, with the value Blynk had when it was asked.
+    assert connected.messages("downlink/ds/Set Temperature") == [b"26", b"23"]
+    assert device.value("Set Temperature") == "26"
+
+
+async def test_batch_ds_is_one_message_and_carries_no_widget_properties(
+    connected: PahoClient, device: Device
+) -> None:
+    batch = {"Status": 3, "Current Temperature": 21.5, "Status/prop/color": "F7EAE4"}
+    connected.publish("batch_ds", json.dumps(batch))
+    await device.wait_for(lambda d: d.messages == 1)
+    assert device.value("Status") == "3"
+    assert device.value("Current Temperature") == "21.5"
+    assert device.prop("Status", "color") is None
+    assert device.ignored == [("batch_ds", "Status/prop/color")]
+
+
 async def test_get_ds_all_answers_sync_datastreams_only(
     connected: PahoClient, device: Device
 ) -> None:

@@ -1,4 +1,7 @@
-"""Rate limits: for log lines a misbehaving peer could flood, and for metered messages."""
+"""Rate limits: for log lines a misbehaving peer could flood, and for a flood of messages.
+
+Blynk's metered messages have their own budget, in outbox.py.
+"""
 
 from __future__ import annotations
 
@@ -30,31 +33,6 @@ class Throttle:
         """Return how many calls were refused since the last allowed one, and reset."""
         count, self.suppressed = self.suppressed, 0
         return count
-
-
-class RollingBudget:
-    """At most `limit` units in any `window` seconds: a hard cap, not an average."""
-
-    def __init__(
-        self, limit: int, window: float, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        """Start with the whole budget available."""
-        self._limit = limit
-        self._window = window
-        self._clock = clock
-        self._spent: deque[float] = deque()
-
-    def available(self) -> int:
-        """Return how many units may be spent now."""
-        now = self._clock()
-        while self._spent and now - self._spent[0] >= self._window:
-            self._spent.popleft()
-        return self._limit - len(self._spent)
-
-    def spend(self, units: int = 1) -> None:
-        """Record units spent now."""
-        now = self._clock()
-        self._spent.extend(now for _ in range(units))
 
 
 class Pacer[T]:

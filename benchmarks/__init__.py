@@ -1,0 +1,1 @@
+"""Benchmarks that print numbers: speed claims come from here, not from timed tests."""
