@@ -85,6 +85,32 @@ PHONE_WITH_ACKNOWLEDGE = [
     }
 ]
 ACK_ACTION = "blynk_bell_acknowledge_button.service_bell_acknowledge_table_{}"
+MANAGER_ACTION = [
+    {
+        "action": "notify.manager_phone",
+        "data": {
+            "title": "{{ title }}",
+            "message": "{{ message }}",
+            "data": {"tag": "{{ notification_id }}", "actions": "{{ actions }}"},
+        },
+    }
+]
+# Clears the waiter's phone, and the manager's once the manager was told.
+CLEAR_BOTH_PHONES = [
+    *CLEAR_ON_PHONE,
+    {
+        "if": [{"condition": "template", "value_template": "{{ escalated }}"}],
+        "then": [
+            {
+                "action": "notify.manager_phone",
+                "data": {
+                    "message": "clear_notification",
+                    "data": {"tag": "{{ notification_id }}"},
+                },
+            }
+        ],
+    },
+]
 
 
 # Installing and using the blueprint ---------------------------------------------------
@@ -112,6 +138,12 @@ def installed(config_dir: Path) -> str:
 def phone(hass: HomeAssistant) -> list[ServiceCall]:
     """The waiter's phone: a notify action, as the Companion app registers one."""
     return async_mock_service(hass, "notify", "waiter_phone")
+
+
+@pytest.fixture
+def manager(hass: HomeAssistant) -> list[ServiceCall]:
+    """The manager's phone, told when a table is left unanswered."""
+    return async_mock_service(hass, "notify", "manager_phone")
 
 
 @pytest.fixture
@@ -806,30 +838,181 @@ async def test_acknowledge_button_is_found_by_its_entity_id_on_the_same_device(
     assert state_of(hass, CALLING.format(4)) == STATE_ON
 
 
+# Escalation ---------------------------------------------------------------------------
+
+
+async def test_escalation_tells_the_manager_once_with_the_nth_reminder(
+    hass: HomeAssistant,
+    mosquitto: Mosquitto,
+    bell_entry: MockConfigEntry,
+    installed: str,
+    phone: list[ServiceCall],
+    manager: list[ServiceCall],
+    acknowledged: list[tuple[str, int]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await use_with_phone(
+        hass,
+        installed,
+        notify_action=PHONE_WITH_ACKNOWLEDGE,
+        interval=1,
+        escalate_after=2,
+        manager_action=MANAGER_ACTION,
+        ended_action=CLEAR_BOTH_PHONES,
+    )
+    # Dated three minutes back by the firmware, so the manager reads a wait.
+    await press(mosquitto, 1, age_ms=180_000)
+    await phone_shows(phone, 1)
+    await minutes_pass(hass, 1.1)
+    assert await phone_shows(phone, 2) == ["Table 1 is calling", "Table 1: reminder 1"]
+    assert manager == []
+
+    await minutes_pass(hass, 1.1)
+    assert (await phone_shows(phone, 3))[2:] == ["Table 1: reminder 2"]
+    await until(lambda: len(manager) == 1)
+    assert manager[0].data == {
+        "title": "Service bell",
+        "message": "Nobody answers Table 1: calling for 3 min",
+        "data": {
+            "tag": "blynk_bell_event_service_bell_table_1",
+            "actions": [{"action": ACK_ACTION.format(1), "title": "Acknowledge"}],
+        },
+    }
+
+    # Further reminders go to the waiter alone.
+    for count in (4, 5):
+        await minutes_pass(hass, 1.1)
+        await phone_shows(phone, count)
+    assert sent(phone)[3:] == ["Table 1: reminder 3", "Table 1: reminder 4"]
+    assert len(manager) == 1
+
+    # The manager acknowledges from the escalation; both phones are cleared.
+    await tap(hass, {"action": ACK_ACTION.format(1)})
+    assert acknowledged == [(bell_entry.entry_id, 1)]
+    assert (await phone_shows(phone, 6))[5:] == ["clear_notification"]
+    await until(lambda: len(manager) == 2)
+    assert manager[1].data == {
+        "message": "clear_notification",
+        "data": {"tag": "blynk_bell_event_service_bell_table_1"},
+    }
+    await until(lambda: running(hass) == 0)
+    assert no_errors(caplog)
+
+
+async def test_no_escalation_before_the_nth_reminder(
+    hass: HomeAssistant,
+    mosquitto: Mosquitto,
+    bell_entry: MockConfigEntry,
+    installed: str,
+    phone: list[ServiceCall],
+    manager: list[ServiceCall],
+) -> None:
+    await use_with_phone(
+        hass,
+        installed,
+        interval=1,
+        escalate_after=3,
+        manager_action=MANAGER_ACTION,
+        ended_action=CLEAR_BOTH_PHONES,
+    )
+    await press(mosquitto, 2)
+    await phone_shows(phone, 1)
+    for count in (2, 3):
+        await minutes_pass(hass, 1.1)
+        await phone_shows(phone, count)
+    await acknowledge(hass, 2)
+    assert (await phone_shows(phone, 4))[3:] == ["clear_notification"]
+    await until(lambda: running(hass) == 0)
+    # Neither told nor cleared: the manager never heard of table 2.
+    assert manager == []
+
+
+async def test_repeat_press_starts_the_escalation_count_over(
+    hass: HomeAssistant,
+    mosquitto: Mosquitto,
+    bell_entry: MockConfigEntry,
+    installed: str,
+    phone: list[ServiceCall],
+    manager: list[ServiceCall],
+) -> None:
+    """A guest's repeat press tells the waiter at once: N more reminders before escalating."""
+    await use_with_phone(
+        hass, installed, interval=1, escalate_after=2, manager_action=MANAGER_ACTION
+    )
+    await press(mosquitto, 3)
+    await phone_shows(phone, 1)
+    await minutes_pass(hass, 1.1)
+    await phone_shows(phone, 2)
+    await press(mosquitto, 3)
+    await phone_shows(phone, 3)
+    await until(lambda: running(hass) == 1)
+    await minutes_pass(hass, 1.1)
+    assert await phone_shows(phone, 4) == [
+        "Table 3 is calling",
+        "Table 3: reminder 1",
+        "Table 3 is calling",
+        "Table 3: reminder 1",
+    ]
+    assert manager == []
+    await minutes_pass(hass, 1.1)
+    assert (await phone_shows(phone, 5))[4:] == ["Table 3: reminder 2"]
+    await until(lambda: len(manager) == 1)
+    await minutes_pass(hass, 1.1)
+    await phone_shows(phone, 6)
+    assert len(manager) == 1
+
+
+async def test_escalate_after_zero_never_escalates(
+    hass: HomeAssistant,
+    mosquitto: Mosquitto,
+    bell_entry: MockConfigEntry,
+    installed: str,
+    phone: list[ServiceCall],
+    manager: list[ServiceCall],
+) -> None:
+    await use_with_phone(
+        hass, installed, interval=1, escalate_after=0, manager_action=MANAGER_ACTION
+    )
+    await press(mosquitto, 1)
+    await phone_shows(phone, 1)
+    for count in (2, 3, 4):
+        await minutes_pass(hass, 1.1)
+        await phone_shows(phone, count)
+    assert manager == []
+
+
 async def test_readme_example_with_the_companion_app(
     hass: HomeAssistant,
     mosquitto: Mosquitto,
     bell_entry: MockConfigEntry,
     installed: str,
     phone: list[ServiceCall],
+    manager: list[ServiceCall],
     acknowledged: list[tuple[str, int]],
 ) -> None:
-    """The README's example, with our recording phone for the Companion app's."""
+    """The README's example, with our recording phones for the Companion app's."""
     readme = (REPO / "README.md").read_text()
     example = readme[readme.index("Example with the Companion app.") :]
     example = example[example.index("```yaml\n") + 8 : example.index("```\n", 1)]
     example = example.replace("notify.mobile_app_waiter_phone", "notify.waiter_phone")
+    example = example.replace("notify.mobile_app_manager_phone", "notify.manager_phone")
     inputs = yaml_util.parse_yaml(example)["automation"][0]["use_blueprint"]["input"]
     await use_blueprint(hass, installed, **inputs)
 
     await press(mosquitto, 2)
     await phone_shows(phone, 1)
-    assert phone[0].data["data"]["actions"] == [
+    for count in (2, 3, 4):
+        await minutes_pass(hass, 2.1)
+        await phone_shows(phone, count)
+    await until(lambda: len(manager) == 1)
+    assert manager[0].data["data"]["actions"] == [
         {"action": ACK_ACTION.format(2), "title": "Acknowledge"}
     ]
     await tap(hass, {"action": ACK_ACTION.format(2)})
     assert acknowledged == [(bell_entry.entry_id, 2)]
-    assert await phone_shows(phone, 2) == ["Table 2 is calling", "clear_notification"]
+    assert (await phone_shows(phone, 5))[4:] == ["clear_notification"]
+    await until(lambda: len(manager) == 2)
+    assert manager[1].data["message"] == "clear_notification"
 
 
 # What does not notify -----------------------------------------------------------------
