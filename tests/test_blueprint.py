@@ -23,7 +23,7 @@ from homeassistant.components import persistent_notification
 from homeassistant.components.automation.config import AUTOMATION_BLUEPRINT_SCHEMA
 from homeassistant.components.blueprint.models import Blueprint
 from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON, STATE_UNAVAILABLE
-from homeassistant.core import HomeAssistant, ServiceCall, callback
+from homeassistant.core import Event, HomeAssistant, ServiceCall, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
@@ -37,7 +37,7 @@ from pytest_homeassistant_custom_component.common import (
 from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClientMocker
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
-from custom_components.blynk_bell.const import CONF_TOPIC, DOMAIN
+from custom_components.blynk_bell.const import CONF_TOPIC, DOMAIN, EVENT_BELL
 
 from .conftest import TOPIC
 from .helpers import state_of
@@ -73,6 +73,44 @@ CLEAR_ON_PHONE = [
         "data": {"message": "clear_notification", "data": {"tag": "{{ notification_id }}"}},
     }
 ]
+# The Companion app's notification with the blueprint's "Acknowledge" action attached.
+PHONE_WITH_ACKNOWLEDGE = [
+    {
+        "action": "notify.waiter_phone",
+        "data": {
+            "title": "{{ title }}",
+            "message": "{{ message }}",
+            "data": {"tag": "{{ notification_id }}", "actions": "{{ actions }}"},
+        },
+    }
+]
+ACK_ACTION = "blynk_bell_acknowledge_button.service_bell_acknowledge_table_{}"
+MANAGER_ACTION = [
+    {
+        "action": "notify.manager_phone",
+        "data": {
+            "title": "{{ title }}",
+            "message": "{{ message }}",
+            "data": {"tag": "{{ notification_id }}", "actions": "{{ actions }}"},
+        },
+    }
+]
+# Clears the waiter's phone, and the manager's once the manager was told.
+CLEAR_BOTH_PHONES = [
+    *CLEAR_ON_PHONE,
+    {
+        "if": [{"condition": "template", "value_template": "{{ escalated }}"}],
+        "then": [
+            {
+                "action": "notify.manager_phone",
+                "data": {
+                    "message": "clear_notification",
+                    "data": {"tag": "{{ notification_id }}"},
+                },
+            }
+        ],
+    },
+]
 
 
 # Installing and using the blueprint ---------------------------------------------------
@@ -100,6 +138,26 @@ def installed(config_dir: Path) -> str:
 def phone(hass: HomeAssistant) -> list[ServiceCall]:
     """The waiter's phone: a notify action, as the Companion app registers one."""
     return async_mock_service(hass, "notify", "waiter_phone")
+
+
+@pytest.fixture
+def manager(hass: HomeAssistant) -> list[ServiceCall]:
+    """The manager's phone, told when a table is left unanswered."""
+    return async_mock_service(hass, "notify", "manager_phone")
+
+
+@pytest.fixture
+def acknowledged(hass: HomeAssistant) -> list[tuple[str, int]]:
+    """The calls acknowledged, as (config entry, table), from the bell's events."""
+    seen: list[tuple[str, int]] = []
+
+    @callback
+    def record(event: Event) -> None:
+        if event.data["type"] == "call_acknowledged":
+            seen.append((event.data["entry_id"], event.data["table"]))
+
+    hass.bus.async_listen(EVENT_BELL, record)
+    return seen
 
 
 async def use_blueprint(hass: HomeAssistant, path: str, **inputs: Any) -> None:
@@ -185,6 +243,27 @@ async def acknowledge(hass: HomeAssistant, table: int) -> None:
         "button", "press", {ATTR_ENTITY_ID: ACK.format(table)}, blocking=True
     )
     await settle()
+
+
+async def tap(hass: HomeAssistant, data: dict[str, Any]) -> None:
+    """A notification action tapped on a phone, as the Companion app reports it."""
+    hass.bus.async_fire("mobile_app_notification_action", data)
+    await settle()
+
+
+def entity_of(
+    hass: HomeAssistant, entry: MockConfigEntry, domain: str, table: int, kind: str
+) -> str:
+    """The entity id of a table's entity of a bell, whatever Home Assistant named it."""
+    entity_id = er.async_get(hass).async_get_entity_id(
+        domain, DOMAIN, f"{entry.entry_id}_table_{table}_{kind}"
+    )
+    assert entity_id is not None
+    return entity_id
+
+
+def no_errors(caplog: pytest.LogCaptureFixture) -> bool:
+    return not [record for record in caplog.records if record.levelno >= logging.ERROR]
 
 
 async def phone_shows(phone: list[ServiceCall], count: int) -> list[str]:
@@ -499,6 +578,441 @@ async def test_interval_zero_notifies_once(
 
     await acknowledge(hass, 1)
     assert await phone_shows(phone, 2) == ["Table 1 is calling", "clear_notification"]
+
+
+# Acknowledge from the phone -----------------------------------------------------------
+
+
+async def test_acknowledge_on_the_phone_acknowledges_that_table(
+    hass: HomeAssistant,
+    mosquitto: Mosquitto,
+    bell_entry: MockConfigEntry,
+    installed: str,
+    phone: list[ServiceCall],
+    acknowledged: list[tuple[str, int]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await use_with_phone(hass, installed, notify_action=PHONE_WITH_ACKNOWLEDGE, interval=2)
+    await press(mosquitto, 3)
+    await phone_shows(phone, 1)
+    await press(mosquitto, 2)
+    assert await phone_shows(phone, 2) == ["Table 3 is calling", "Table 2 is calling"]
+    assert phone[0].data["data"] == {
+        "tag": "blynk_bell_event_service_bell_table_3",
+        "actions": [{"action": ACK_ACTION.format(3), "title": "Acknowledge"}],
+    }
+    assert phone[1].data["data"]["actions"] == [
+        {"action": ACK_ACTION.format(2), "title": "Acknowledge"}
+    ]
+    await minutes_pass(hass, 2.1)
+    await phone_shows(phone, 4)
+    # Every reminder carries it too.
+    assert sorted(call.data["data"]["actions"][0]["action"] for call in phone[2:]) == [
+        ACK_ACTION.format(2),
+        ACK_ACTION.format(3),
+    ]
+
+    # Android reports the tap with the notification's own data.
+    await tap(
+        hass,
+        {
+            "action": ACK_ACTION.format(3),
+            "message": "Table 3: reminder 1",
+            "tag": "blynk_bell_event_service_bell_table_3",
+        },
+    )
+    await until(lambda: state_of(hass, CALLING.format(3)) == STATE_OFF)
+    assert acknowledged == [(bell_entry.entry_id, 3)]
+    # The reminders stop as for "Acknowledge table 3" on the dashboard.
+    assert (await phone_shows(phone, 5))[4:] == ["clear_notification"]
+    assert phone[4].data["data"]["tag"] == "blynk_bell_event_service_bell_table_3"
+    await until(lambda: running(hass) == 1)
+    assert state_of(hass, CALLING.format(2)) == STATE_ON
+    await minutes_pass(hass, 2.1)
+    assert (await phone_shows(phone, 6))[5:] == ["Table 2: reminder 2"]
+    assert no_errors(caplog)
+
+
+async def test_acknowledge_reaches_that_bells_table_not_another_bells(
+    hass: HomeAssistant,
+    mosquitto: Mosquitto,
+    bell_data: dict[str, Any],
+    bell_entry: MockConfigEntry,
+    make_entry: Callable[..., MockConfigEntry],
+    installed: str,
+    phone: list[ServiceCall],
+    acknowledged: list[tuple[str, int]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Two bells, both with a table 3: the action names one button of one bell."""
+    terrace = make_entry({**bell_data, CONF_TOPIC: "Terrace bell"})
+    assert await hass.config_entries.async_setup(terrace.entry_id)
+    await until(lambda: terrace.runtime_data.bell.available)
+    terrace_event = entity_of(hass, terrace, "event", 3, "event")
+    terrace_calling = entity_of(hass, terrace, "binary_sensor", 3, "calling")
+    terrace_button = entity_of(hass, terrace, "button", 3, "acknowledge")
+    assert terrace_button != ACK.format(3)
+
+    await use_with_phone(
+        hass,
+        installed,
+        bell_events=[EVENT.format(3), terrace_event],
+        notify_action=PHONE_WITH_ACKNOWLEDGE,
+    )
+    await mosquitto.publish("Terrace bell", "button 3 is pressed")
+    await phone_shows(phone, 1)
+    await mosquitto.publish(TOPIC, "button 3 is pressed")
+    await phone_shows(phone, 2)
+    terrace_action = f"blynk_bell_acknowledge_{terrace_button}"
+    assert [call.data["data"]["actions"][0]["action"] for call in phone] == [
+        terrace_action,
+        ACK_ACTION.format(3),
+    ]
+
+    # iOS reports the tap with the phone's name and ids.
+    await tap(hass, {"action": terrace_action, "sourceDeviceName": "Waiter's iPhone"})
+    await until(lambda: state_of(hass, terrace_calling) == STATE_OFF)
+    assert state_of(hass, CALLING.format(3)) == STATE_ON
+    assert acknowledged == [(terrace.entry_id, 3)]
+
+    await tap(hass, {"action": ACK_ACTION.format(3), "sourceDeviceName": "Waiter's iPhone"})
+    await until(lambda: state_of(hass, CALLING.format(3)) == STATE_OFF)
+    assert acknowledged == [(terrace.entry_id, 3), (bell_entry.entry_id, 3)]
+    assert no_errors(caplog)
+
+
+async def test_unknown_or_foreign_actions_acknowledge_nothing(
+    hass: HomeAssistant,
+    mosquitto: Mosquitto,
+    bell_data: dict[str, Any],
+    bell_entry: MockConfigEntry,
+    make_entry: Callable[..., MockConfigEntry],
+    installed: str,
+    phone: list[ServiceCall],
+    acknowledged: list[tuple[str, int]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    terrace = make_entry({**bell_data, CONF_TOPIC: "Terrace bell"})
+    assert await hass.config_entries.async_setup(terrace.entry_id)
+    await until(lambda: terrace.runtime_data.bell.available)
+    terrace_button = entity_of(hass, terrace, "button", 1, "acknowledge")
+    terrace_calling = entity_of(hass, terrace, "binary_sensor", 1, "calling")
+
+    # This automation watches tables 1 and 2 of the indoor bell only.
+    await use_with_phone(
+        hass,
+        installed,
+        bell_events=[EVENT.format(1), EVENT.format(2)],
+        notify_action=PHONE_WITH_ACKNOWLEDGE,
+    )
+    await mosquitto.publish("Terrace bell", "button 1 is pressed")
+    await until(lambda: state_of(hass, terrace_calling) == STATE_ON)
+    await press(mosquitto, 3)
+    await until(lambda: state_of(hass, CALLING.format(3)) == STATE_ON)
+    await press(mosquitto, 1)
+    assert await phone_shows(phone, 1) == ["Table 1 is calling"]
+
+    for data in [
+        {"action": ACK_ACTION.format(3)},  # a table of this bell that it does not watch
+        {"action": f"blynk_bell_acknowledge_{terrace_button}"},  # another bell's
+        {"action": "blynk_bell_acknowledge_button.no_such_button"},
+        {"action": f"blynk_bell_acknowledge_{CALLING.format(1)}"},  # not a button
+        {"action": "blynk_bell_acknowledge_"},
+        {"action": ACK_ACTION.format(1).upper()},
+        {"action": "button.service_bell_acknowledge_table_1"},  # the entity id alone
+        {"action": "ALARM"},  # another automation's notification
+        {"action": 1},
+        {"sourceDeviceName": "Waiter's iPhone"},
+    ]:
+        await tap(hass, data)
+    await until(lambda: running(hass) == 1)
+
+    assert acknowledged == []
+    for calling in (CALLING.format(1), CALLING.format(3), terrace_calling):
+        assert state_of(hass, calling) == STATE_ON
+    # No button was pressed at all (a button's state is its last press).
+    for button in (ACK.format(1), ACK.format(3), terrace_button):
+        assert state_of(hass, button) == "unknown"
+    assert sent(phone) == ["Table 1 is calling"]
+    assert no_errors(caplog)
+
+
+async def test_acknowledge_needs_no_reminder_loop(
+    hass: HomeAssistant,
+    mosquitto: Mosquitto,
+    bell_entry: MockConfigEntry,
+    installed: str,
+    phone: list[ServiceCall],
+    acknowledged: list[tuple[str, int]],
+) -> None:
+    """A tap is handled by the automation itself: after a reload or restart too."""
+    await use_with_phone(hass, installed, notify_action=PHONE_WITH_ACKNOWLEDGE)
+    await press(mosquitto, 1)
+    await phone_shows(phone, 1)
+    for action in ("turn_off", "turn_on"):  # Stops the run, as a reload does.
+        await hass.services.async_call(
+            "automation", action, {ATTR_ENTITY_ID: AUTOMATION}, blocking=True
+        )
+    assert running(hass) == 0
+    await tap(hass, {"action": ACK_ACTION.format(1)})
+    await until(lambda: state_of(hass, CALLING.format(1)) == STATE_OFF)
+    assert acknowledged == [(bell_entry.entry_id, 1)]
+
+
+async def test_acknowledge_option_off_offers_no_action_and_ignores_taps(
+    hass: HomeAssistant,
+    mosquitto: Mosquitto,
+    bell_entry: MockConfigEntry,
+    installed: str,
+    phone: list[ServiceCall],
+    acknowledged: list[tuple[str, int]],
+) -> None:
+    await use_with_phone(hass, installed, notify_action=PHONE_WITH_ACKNOWLEDGE, acknowledge=False)
+    await press(mosquitto, 2)
+    await phone_shows(phone, 1)
+    assert phone[0].data["data"]["actions"] == []
+    await tap(hass, {"action": ACK_ACTION.format(2)})
+    assert acknowledged == []
+    assert state_of(hass, CALLING.format(2)) == STATE_ON
+
+
+async def test_acknowledge_action_title_is_an_input(
+    hass: HomeAssistant,
+    mosquitto: Mosquitto,
+    bell_entry: MockConfigEntry,
+    installed: str,
+    phone: list[ServiceCall],
+) -> None:
+    await use_with_phone(
+        hass, installed, notify_action=PHONE_WITH_ACKNOWLEDGE, acknowledge_title="On my way"
+    )
+    await press(mosquitto, 4)
+    await phone_shows(phone, 1)
+    assert phone[0].data["data"]["actions"] == [
+        {"action": ACK_ACTION.format(4), "title": "On my way"}
+    ]
+
+
+async def test_acknowledge_button_is_found_by_its_entity_id_on_the_same_device(
+    hass: HomeAssistant,
+    mosquitto: Mosquitto,
+    bell_entry: MockConfigEntry,
+    installed: str,
+    phone: list[ServiceCall],
+    acknowledged: list[tuple[str, int]],
+) -> None:
+    """Renamed alike (as renaming the device "Terrace" offers), the pair is found; apart, not."""
+    entities = er.async_get(hass)
+    event_3, button_3 = "event.terrace_table_3", "button.terrace_acknowledge_table_3"
+    entities.async_update_entity(
+        entity_of(hass, bell_entry, "event", 3, "event"), new_entity_id=event_3
+    )
+    entities.async_update_entity(
+        entity_of(hass, bell_entry, "button", 3, "acknowledge"), new_entity_id=button_3
+    )
+    entities.async_update_entity(
+        entity_of(hass, bell_entry, "button", 4, "acknowledge"),
+        new_entity_id="button.table_4_seen",
+    )
+    await hass.async_block_till_done()
+
+    await use_with_phone(
+        hass,
+        installed,
+        bell_events=[event_3, EVENT.format(4)],
+        notify_action=PHONE_WITH_ACKNOWLEDGE,
+    )
+    await press(mosquitto, 3)
+    await phone_shows(phone, 1)
+    await press(mosquitto, 4)
+    await phone_shows(phone, 2)
+    assert phone[0].data["data"]["actions"] == [
+        {"action": f"blynk_bell_acknowledge_{button_3}", "title": "Acknowledge"}
+    ]
+    # No "Acknowledge" rather than a guess: a wrong guess would acknowledge another table.
+    assert phone[1].data["data"]["actions"] == []
+    await tap(hass, {"action": "blynk_bell_acknowledge_button.table_4_seen"})
+    await tap(hass, {"action": f"blynk_bell_acknowledge_{button_3}"})
+    await until(lambda: state_of(hass, CALLING.format(3)) == STATE_OFF)
+    assert acknowledged == [(bell_entry.entry_id, 3)]
+    assert state_of(hass, CALLING.format(4)) == STATE_ON
+
+
+# Escalation ---------------------------------------------------------------------------
+
+
+async def test_escalation_tells_the_manager_once_with_the_nth_reminder(
+    hass: HomeAssistant,
+    mosquitto: Mosquitto,
+    bell_entry: MockConfigEntry,
+    installed: str,
+    phone: list[ServiceCall],
+    manager: list[ServiceCall],
+    acknowledged: list[tuple[str, int]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await use_with_phone(
+        hass,
+        installed,
+        notify_action=PHONE_WITH_ACKNOWLEDGE,
+        interval=1,
+        escalate_after=2,
+        manager_action=MANAGER_ACTION,
+        ended_action=CLEAR_BOTH_PHONES,
+    )
+    # Dated three minutes back by the firmware, so the manager reads a wait.
+    await press(mosquitto, 1, age_ms=180_000)
+    await phone_shows(phone, 1)
+    await minutes_pass(hass, 1.1)
+    assert await phone_shows(phone, 2) == ["Table 1 is calling", "Table 1: reminder 1"]
+    assert manager == []
+
+    await minutes_pass(hass, 1.1)
+    assert (await phone_shows(phone, 3))[2:] == ["Table 1: reminder 2"]
+    await until(lambda: len(manager) == 1)
+    assert manager[0].data == {
+        "title": "Service bell",
+        "message": "Nobody answers Table 1: calling for 3 min",
+        "data": {
+            "tag": "blynk_bell_event_service_bell_table_1",
+            "actions": [{"action": ACK_ACTION.format(1), "title": "Acknowledge"}],
+        },
+    }
+
+    # Further reminders go to the waiter alone.
+    for count in (4, 5):
+        await minutes_pass(hass, 1.1)
+        await phone_shows(phone, count)
+    assert sent(phone)[3:] == ["Table 1: reminder 3", "Table 1: reminder 4"]
+    assert len(manager) == 1
+
+    # The manager acknowledges from the escalation; both phones are cleared.
+    await tap(hass, {"action": ACK_ACTION.format(1)})
+    assert acknowledged == [(bell_entry.entry_id, 1)]
+    assert (await phone_shows(phone, 6))[5:] == ["clear_notification"]
+    await until(lambda: len(manager) == 2)
+    assert manager[1].data == {
+        "message": "clear_notification",
+        "data": {"tag": "blynk_bell_event_service_bell_table_1"},
+    }
+    await until(lambda: running(hass) == 0)
+    assert no_errors(caplog)
+
+
+async def test_no_escalation_before_the_nth_reminder(
+    hass: HomeAssistant,
+    mosquitto: Mosquitto,
+    bell_entry: MockConfigEntry,
+    installed: str,
+    phone: list[ServiceCall],
+    manager: list[ServiceCall],
+) -> None:
+    await use_with_phone(
+        hass,
+        installed,
+        interval=1,
+        escalate_after=3,
+        manager_action=MANAGER_ACTION,
+        ended_action=CLEAR_BOTH_PHONES,
+    )
+    await press(mosquitto, 2)
+    await phone_shows(phone, 1)
+    for count in (2, 3):
+        await minutes_pass(hass, 1.1)
+        await phone_shows(phone, count)
+    await acknowledge(hass, 2)
+    assert (await phone_shows(phone, 4))[3:] == ["clear_notification"]
+    await until(lambda: running(hass) == 0)
+    # Neither told nor cleared: the manager never heard of table 2.
+    assert manager == []
+
+
+async def test_repeat_press_starts_the_escalation_count_over(
+    hass: HomeAssistant,
+    mosquitto: Mosquitto,
+    bell_entry: MockConfigEntry,
+    installed: str,
+    phone: list[ServiceCall],
+    manager: list[ServiceCall],
+) -> None:
+    """A guest's repeat press tells the waiter at once: N more reminders before escalating."""
+    await use_with_phone(
+        hass, installed, interval=1, escalate_after=2, manager_action=MANAGER_ACTION
+    )
+    await press(mosquitto, 3)
+    await phone_shows(phone, 1)
+    await minutes_pass(hass, 1.1)
+    await phone_shows(phone, 2)
+    await press(mosquitto, 3)
+    await phone_shows(phone, 3)
+    await until(lambda: running(hass) == 1)
+    await minutes_pass(hass, 1.1)
+    assert await phone_shows(phone, 4) == [
+        "Table 3 is calling",
+        "Table 3: reminder 1",
+        "Table 3 is calling",
+        "Table 3: reminder 1",
+    ]
+    assert manager == []
+    await minutes_pass(hass, 1.1)
+    assert (await phone_shows(phone, 5))[4:] == ["Table 3: reminder 2"]
+    await until(lambda: len(manager) == 1)
+    await minutes_pass(hass, 1.1)
+    await phone_shows(phone, 6)
+    assert len(manager) == 1
+
+
+async def test_escalate_after_zero_never_escalates(
+    hass: HomeAssistant,
+    mosquitto: Mosquitto,
+    bell_entry: MockConfigEntry,
+    installed: str,
+    phone: list[ServiceCall],
+    manager: list[ServiceCall],
+) -> None:
+    await use_with_phone(
+        hass, installed, interval=1, escalate_after=0, manager_action=MANAGER_ACTION
+    )
+    await press(mosquitto, 1)
+    await phone_shows(phone, 1)
+    for count in (2, 3, 4):
+        await minutes_pass(hass, 1.1)
+        await phone_shows(phone, count)
+    assert manager == []
+
+
+async def test_readme_example_with_the_companion_app(
+    hass: HomeAssistant,
+    mosquitto: Mosquitto,
+    bell_entry: MockConfigEntry,
+    installed: str,
+    phone: list[ServiceCall],
+    manager: list[ServiceCall],
+    acknowledged: list[tuple[str, int]],
+) -> None:
+    """The README's example, with our recording phones for the Companion app's."""
+    readme = (REPO / "README.md").read_text()
+    example = readme[readme.index("Example with the Companion app.") :]
+    example = example[example.index("```yaml\n") + 8 : example.index("```\n", 1)]
+    example = example.replace("notify.mobile_app_waiter_phone", "notify.waiter_phone")
+    example = example.replace("notify.mobile_app_manager_phone", "notify.manager_phone")
+    inputs = yaml_util.parse_yaml(example)["automation"][0]["use_blueprint"]["input"]
+    await use_blueprint(hass, installed, **inputs)
+
+    await press(mosquitto, 2)
+    await phone_shows(phone, 1)
+    for count in (2, 3, 4):
+        await minutes_pass(hass, 2.1)
+        await phone_shows(phone, count)
+    await until(lambda: len(manager) == 1)
+    assert manager[0].data["data"]["actions"] == [
+        {"action": ACK_ACTION.format(2), "title": "Acknowledge"}
+    ]
+    await tap(hass, {"action": ACK_ACTION.format(2)})
+    assert acknowledged == [(bell_entry.entry_id, 2)]
+    assert (await phone_shows(phone, 5))[4:] == ["clear_notification"]
+    await until(lambda: len(manager) == 2)
+    assert manager[1].data["message"] == "clear_notification"
 
 
 # What does not notify -----------------------------------------------------------------
