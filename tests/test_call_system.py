@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON, STATE_UNKNOWN
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Context, HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
@@ -300,3 +300,22 @@ async def test_the_bells_health(
     await wait_for(hass, lambda: state_of(hass, "sensor.service_bell_supply_voltage") == "3.9")
     assert entry.runtime_data.bell.gate.rejected.total() == 3
     assert state_of(hass, "binary_sensor.service_bell_battery_low") == STATE_OFF
+
+
+async def test_call_events_name_the_table_entity_and_who_acknowledged(
+    hass: HomeAssistant, mosquitto: Mosquitto, bell_entry: MockConfigEntry, hass_admin_user: Any
+) -> None:
+    events = async_capture_events(hass, EVENT_BELL)
+    await press(mosquitto, 2, age_ms=30_000)
+    await wait_for(hass, lambda: state_of(hass, CALL.format(2)) == "calling")
+    context = Context(user_id=hass_admin_user.id)
+    await hass.services.async_call(
+        "button", "press", {ATTR_ENTITY_ID: ACK.format(2)}, blocking=True, context=context
+    )
+    acknowledged = [event for event in events if event.data["type"] == "call_acknowledged"]
+    assert len(acknowledged) == 1
+    assert acknowledged[0].context.user_id == hass_admin_user.id
+    assert acknowledged[0].data["entity_id"] == CALL.format(2)
+    assert 29 <= acknowledged[0].data["wait_s"] <= 32
+    pressed = next(event for event in events if event.data["type"] == "press")
+    assert pressed.data["entity_id"] == EVENT.format(2)

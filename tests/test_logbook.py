@@ -193,11 +193,11 @@ async def test_served_cancelled_and_cleared_calls_in_words(
         "Table 1 pressed",
         "Table 1 called",
         "Table 1 long pressed",
-        "Table 1 cancelled by the guest",
+        "Table 1 cancelled by the guest within a second",
         "Table 3 pressed",
         "Table 4 double pressed",
         "Table 4 called",
-        "Table 4 cleared (nobody served it)",
+        "Table 4 cleared after 15 min (nobody served it)",
     ]
     await hass.config_entries.async_unload(entry.entry_id)
 

@@ -41,7 +41,7 @@ class AcknowledgeTable(TableEntity, ButtonEntity):
 
     async def async_press(self) -> None:
         """Mark the table's call seen: its LED on the bell goes steady."""
-        self.bell.acknowledge(self.table)
+        self.bell.acknowledge(self.table, self._context)
 
 
 class ServeTable(TableEntity, ButtonEntity):
@@ -56,4 +56,4 @@ class ServeTable(TableEntity, ButtonEntity):
 
     async def async_press(self) -> None:
         """End the table's call."""
-        self.bell.serve(self.table)
+        self.bell.serve(self.table, self._context)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, Context, HomeAssistant, callback
 from homeassistant.helpers.event import async_track_point_in_utc_time, async_track_time_change
 from homeassistant.util import dt as dt_util
 
@@ -29,6 +29,10 @@ class CallEvent:
     change: CallChange
     call: Call
     response: timedelta | None
+    # How long the guest had waited when it happened (None for a new call).
+    wait: timedelta | None = None
+    # Who did it (the user pressing "Acknowledge"), for the logbook.
+    context: Context | None = None
 
 
 class CallDesk:
@@ -54,6 +58,7 @@ class CallDesk:
         # Opening hours: while inactive a press is an event but starts no call.
         self.active = True
         self._timers: dict[int, CALLBACK_TYPE] = {}
+        self.calls_before: dict[int, Call] = {}
         self._midnight: CALLBACK_TYPE | None = None
 
     # Life cycle ----------------------------------------------------------------------
@@ -128,14 +133,15 @@ class CallDesk:
         self._apply(table, calls.cancel(self.calls[table], at))
 
     @callback
-    def acknowledge(self, table: int) -> bool:
+    def acknowledge(self, table: int, context: Context | None = None) -> bool:
         """Mark the call seen (a waiter is on the way); False when it was not calling."""
-        return self._apply(table, calls.acknowledge(self.calls[table], dt_util.utcnow()))
+        outcome = calls.acknowledge(self.calls[table], dt_util.utcnow())
+        return self._apply(table, outcome, context)
 
     @callback
-    def serve(self, table: int) -> bool:
+    def serve(self, table: int, context: Context | None = None) -> bool:
         """End the call: the table was served; False when it had no open call."""
-        return self._apply(table, calls.serve(self.calls[table], dt_util.utcnow()))
+        return self._apply(table, calls.serve(self.calls[table], dt_util.utcnow()), context)
 
     @callback
     def set_active(self, active: bool) -> None:
@@ -144,9 +150,16 @@ class CallDesk:
             self.active = active
             self._on_change(None)
 
-    def _apply(self, table: int, outcome: Outcome) -> bool:
+    def _apply(
+        self,
+        table: int,
+        outcome: Outcome,
+        context: Context | None = None,
+        at: datetime | None = None,
+    ) -> bool:
         if outcome.change is None:
             return False
+        self.calls_before[table] = self.calls[table]
         self.calls[table] = outcome.call
         if outcome.change is CallChange.STARTED:
             self._roll_day()
@@ -156,7 +169,13 @@ class CallDesk:
             self.figures = self.figures.counted_response(outcome.response)
             self.last_response[table] = outcome.response
         self._schedule(table)
-        self._on_event(CallEvent(table, outcome.change, outcome.call, outcome.response))
+        before = self.calls_before.pop(table)
+        wait = None
+        if before.open and before.started_at is not None:
+            wait = max(timedelta(0), (at or dt_util.utcnow()) - before.started_at)
+        self._on_event(
+            CallEvent(table, outcome.change, outcome.call, outcome.response, wait, context)
+        )
         self._on_change(table)
         return True
 
@@ -185,7 +204,7 @@ class CallDesk:
         if outcome.call is self.calls[table]:
             return
         if outcome.change is not None:
-            self._apply(table, outcome)
+            self._apply(table, outcome, at=now)
             return
         self.calls[table] = outcome.call  # The "cancelled" notice ended.
         self._schedule(table)

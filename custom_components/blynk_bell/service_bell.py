@@ -15,9 +15,9 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
-from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, Context, Event, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
@@ -280,9 +280,9 @@ class ServiceBell:
         return call.started_at if call.open else None
 
     @callback
-    def acknowledge(self, table: int) -> None:
+    def acknowledge(self, table: int, context: Context | None = None) -> None:
         """Mark the call of `table` seen: a waiter is on the way."""
-        self.desk.acknowledge(table)
+        self.desk.acknowledge(table, context)
 
     @callback
     def set_active(self, active: bool) -> None:
@@ -293,9 +293,9 @@ class ServiceBell:
             self._remember()
 
     @callback
-    def serve(self, table: int) -> None:
+    def serve(self, table: int, context: Context | None = None) -> None:
         """End the call of `table`: it was served."""
-        self.desk.serve(table)
+        self.desk.serve(table, context)
 
     @callback
     def _call_changed(self, event: CallEvent) -> None:
@@ -311,15 +311,24 @@ class ServiceBell:
         }
         if event.response is not None:
             data["response_s"] = round(event.response.total_seconds(), 1)
-        if (wait := self.desk.wait(event.table)) is not None:
-            data["wait_s"] = round(wait.total_seconds(), 1)
-        self._fire(data)
+        if event.wait is not None:
+            data["wait_s"] = round(event.wait.total_seconds(), 1)
+        self._fire(data, "call", event.context)
 
-    def _fire(self, data: dict[str, Any]) -> None:
+    def _fire(self, data: dict[str, Any], kind: str, context: Context | None = None) -> None:
+        """Fire the bell's event, linked to the table's entity `kind` for the logbook."""
         device = dr.async_get(self.hass).async_get_device(
             identifiers={(DOMAIN, f"{self.entry.entry_id}_bell")}
         )
-        self.hass.bus.async_fire(EVENT_BELL, {"device_id": device and device.id, **data})
+        entity_id = er.async_get(self.hass).async_get_entity_id(
+            "event" if kind == "event" else "sensor",
+            DOMAIN,
+            f"{self.entry.entry_id}_table_{data['table']}_{kind}",
+        )
+        extra = {"entity_id": entity_id} if entity_id else {}
+        self.hass.bus.async_fire(
+            EVENT_BELL, {"device_id": device and device.id, **data, **extra}, context=context
+        )
 
     # MQTT ----------------------------------------------------------------------------
 
@@ -502,7 +511,9 @@ class ServiceBell:
     def _record_press(self, press: Press, pressed_at: datetime) -> None:
         now = dt_util.utcnow()
         table = press.button
-        self._fire({"entry_id": self.entry.entry_id, "table": table, "type": press.type.value})
+        self._fire(
+            {"entry_id": self.entry.entry_id, "table": table, "type": press.type.value}, "event"
+        )
         if press.type is PressType.LONG_PRESS:
             self.desk.cancel(table, now)  # The guest cancelled the call.
         else:
