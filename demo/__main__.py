@@ -42,6 +42,9 @@ class DemoState:
     password: str
     blynk_token: str
     port_base: int
+    # The bell's key (64 hex characters): the demo's bell signs like a real one. Empty
+    # in states made before keys existed, whose entry is unkeyed.
+    bell_key: str = ""
 
     @property
     def ha_port(self) -> int:
@@ -70,8 +73,10 @@ class DemoState:
             state = cls(**json.loads(path.read_text()))
             if port_base is not None and port_base != state.port_base:
                 raise DemoError(
-                    f"this demo state uses ports from {state.port_base}; "
-                    f"add --reset to start afresh on {port_base}"
+                    f"the demo state in {path.parent} uses ports from {state.port_base}. "
+                    f"Run without --port-base to keep that state (and its ports), add "
+                    f"--state-dir DIR to keep it and start another on {port_base}, or add "
+                    f"--reset to forget it and start afresh on {port_base}"
                 )
             return state
         alphabet = string.ascii_letters + string.digits
@@ -80,6 +85,7 @@ class DemoState:
             # Blynk auth tokens are 32 letters and digits.
             blynk_token="".join(secrets.choice(alphabet) for _ in range(32)),
             port_base=port_base or DEFAULT_PORT_BASE,
+            bell_key=secrets.token_hex(32),
         )
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(asdict(state), indent=2) + "\n")
@@ -199,6 +205,10 @@ class Demo:
                 str(self.state.bell_port),
                 "--topic",
                 TOPIC,
+                # The bell's boot counter, kept like a Pico W keeps it in flash.
+                "--state",
+                str(self.state_dir / "bell.json"),
+                *(["--key", self.state.bell_key] if self.state.bell_key else []),
                 *(["--auto"] if self.auto else []),
             ],
             on_line=_bell_line,
@@ -224,8 +234,9 @@ class Demo:
                 "password": "",
                 "tls": False,
                 "topic": TOPIC,
-                "bell_key": "",
+                "bell_key": self.state.bell_key,
             },
+            *([{}] if self.state.bell_key else []),  # The key's page: "I copied it".
             {
                 "token": self.state.blynk_token,
                 "blynk_server": f"mqtt://{HOST}:{self.state.blynk_port}",
