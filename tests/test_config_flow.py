@@ -23,6 +23,7 @@ from custom_components.blynk_bell.const import (
     CONF_HEATER_MODE,
     CONF_HEATER_SWITCH,
     CONF_HYSTERESIS,
+    CONF_NAME,
     CONF_PASSWORD,
     CONF_PORT,
     CONF_RESET_AFTER,
@@ -45,6 +46,7 @@ TOKEN = "heater-token-1"
 
 def bell_input(server: Mosquitto, **changes: Any) -> dict[str, Any]:
     return {
+        CONF_NAME: "Service bell",
         CONF_BROKER: server.host,
         CONF_PORT: server.port,
         CONF_USERNAME: "",
@@ -92,7 +94,7 @@ async def test_user_flow_without_heater_creates_entry(
 
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_TOKEN: ""})
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["title"] == f"{TOPIC} on 127.0.0.1"
+    assert result["title"] == "Service bell"
     assert result["data"] == {
         **bell_input(mosquitto),
         CONF_TOKEN: "",
@@ -288,9 +290,32 @@ async def test_same_broker_and_topic_cannot_be_added_twice(
     assert result["errors"] == {CONF_TOPIC: "topic_in_use"}
     assert defaults_of(result)[CONF_BROKER] == mosquitto.host
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], bell_input(mosquitto, topic="blynk-bell/second")
+        result["flow_id"], bell_input(mosquitto, topic="blynk-bell/second", name="Terrace")
     )
     assert result["step_id"] == "blynk"
+
+
+async def test_a_second_bell_needs_a_name_of_its_own(
+    hass: HomeAssistant,
+    mosquitto: Mosquitto,
+    bell_data: dict[str, Any],
+    make_entry: Callable[..., MockConfigEntry],
+) -> None:
+    make_entry({**bell_data, CONF_NAME: "Terrace"})
+    result = await start_user_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], bell_input(mosquitto, topic="blynk-bell/bar", name="terrace")
+    )
+    assert result["errors"] == {CONF_NAME: "name_in_use"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], bell_input(mosquitto, topic="blynk-bell/bar", name="Bar")
+    )
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_TOKEN: ""})
+    assert result["title"] == "Bar"
+    await hass.async_block_till_done()
+    state = hass.states.get("binary_sensor.bar_table_1_calling")
+    assert state is not None
+    assert state.attributes["friendly_name"] == "Bar Table 1 calling"
 
 
 async def test_another_topic_on_the_same_broker_is_a_new_bell(
@@ -302,7 +327,7 @@ async def test_another_topic_on_the_same_broker_is_a_new_bell(
     make_entry(bell_data)
     result = await start_user_flow(hass)
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], bell_input(mosquitto, topic="Second dining room")
+        result["flow_id"], bell_input(mosquitto, topic="Second dining room", name="Terrace")
     )
     assert result["step_id"] == "blynk"
 
@@ -348,7 +373,7 @@ async def test_blynk_token_of_another_entry_is_refused(
     make_entry({**bell_data, CONF_TOPIC: "Other room", CONF_TOKEN: TOKEN})
     result = await start_user_flow(hass)
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], bell_input(mosquitto)
+        result["flow_id"], bell_input(mosquitto, name="Terrace")
     )
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_TOKEN: TOKEN, CONF_BLYNK_SERVER: cloud.url}
@@ -362,7 +387,7 @@ async def test_reconfigure_changes_topic_and_reloads(
     result = await bell_entry.start_reconfigure_flow(hass)
     assert result["step_id"] == "reconfigure"
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], bell_input(mosquitto, topic="Terrace bell")
+        result["flow_id"], bell_input(mosquitto, topic="Terrace bell", name="Terrace")
     )
     assert result["step_id"] == "reconfigure_blynk"
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
@@ -371,7 +396,7 @@ async def test_reconfigure_changes_topic_and_reloads(
     await hass.async_block_till_done()
     assert bell_entry.data[CONF_TOPIC] == "Terrace bell"
     assert bell_entry.unique_id == f"127.0.0.1:{mosquitto.port}:Terrace bell"
-    assert bell_entry.title == "Terrace bell on 127.0.0.1"
+    assert bell_entry.title == "Terrace"
     assert bell_entry.state is ConfigEntryState.LOADED
     assert bell_entry.runtime_data.bell.topic == "Terrace bell"
 
@@ -573,6 +598,68 @@ async def test_reauth_of_the_bell_broker_asks_for_login(
     assert entry.data[CONF_PASSWORD] == "s3cret"
 
 
+def options_input(
+    *,
+    buttons: int = 4,
+    clear_after: float = 5,
+    names: dict[str, str] | None = None,
+    heater: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """What the options form sends: its sections (bell, tables, heater)."""
+    user_input: dict[str, Any] = {
+        "bell": {CONF_BUTTONS: buttons, "clear_after": clear_after},
+        "tables": names or {},
+    }
+    if heater is not None:
+        user_input["heater"] = {CONF_HYSTERESIS: 0.5, **heater}
+    return user_input
+
+
+def suggested_options(result: Mapping[str, Any]) -> dict[str, Any]:
+    """The values the options form shows, by section."""
+    shown: dict[str, Any] = {}
+    for key, value in result["data_schema"].schema.items():
+        values = {
+            inner.schema: (inner.description or {}).get("suggested_value")
+            for inner in value.schema.schema
+        }
+        shown[key.schema] = {name: v for name, v in values.items() if v is not None}
+    return shown
+
+
+async def test_options_name_the_tables_and_follow_a_schedule(
+    hass: HomeAssistant, bell_entry: MockConfigEntry
+) -> None:
+    result = await hass.config_entries.options.async_init(bell_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            **options_input(names={"table_2": " Window table ", "table_3": ""}),
+            "bell": {CONF_BUTTONS: 4, "clear_after": 10, "schedule": "schedule.opening_hours"},
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert bell_entry.options == {
+        CONF_BUTTONS: 4,
+        CONF_RESET_AFTER: 600,
+        "schedule": "schedule.opening_hours",
+        "table_names": {"2": "Window table"},
+    }
+    state = hass.states.get("binary_sensor.service_bell_table_2_calling")
+    assert state is not None
+    assert state.attributes["friendly_name"] == "Service bell Window table calling"
+    assert hass.states.get("sensor.service_bell_table_2_call").attributes["friendly_name"] == (
+        "Service bell Window table call"
+    )
+    assert hass.states.get("event.service_bell_table_3").attributes["friendly_name"] == (
+        "Service bell Table 3"
+    )
+    result = await hass.config_entries.options.async_init(bell_entry.entry_id)
+    assert suggested_options(result)["tables"] == {"table_2": "Window table"}
+    assert suggested_options(result)["bell"]["clear_after"] == 10
+
+
 async def test_options_change_tables_and_reset_after_and_reload(
     hass: HomeAssistant, bell_entry: MockConfigEntry
 ) -> None:
@@ -581,15 +668,15 @@ async def test_options_change_tables_and_reset_after_and_reload(
 
     result = await hass.config_entries.options.async_init(bell_entry.entry_id)
     assert result["type"] is FlowResultType.FORM
-    defaults = {key.schema: key.default() for key in result["data_schema"].schema}
-    assert defaults == {CONF_BUTTONS: 4, CONF_RESET_AFTER: 300}
+    assert suggested_options(result)["bell"] == {"buttons": 4, "clear_after": 5.0}
+    assert "heater" not in suggested_options(result)  # No Blynk token, no heater section.
 
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {CONF_BUTTONS: 6, CONF_RESET_AFTER: 120}
+        result["flow_id"], options_input(buttons=6, clear_after=2)
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
-    assert bell_entry.options == {CONF_BUTTONS: 6, CONF_RESET_AFTER: 120}
+    assert bell_entry.options == {CONF_BUTTONS: 6, CONF_RESET_AFTER: 120, "table_names": {}}
     assert bell_entry.runtime_data.bell.tables == 6
     assert hass.states.get("event.service_bell_table_6") is not None
 
@@ -601,7 +688,7 @@ async def test_options_reject_button_counts_out_of_range(
     result = await hass.config_entries.options.async_init(bell_entry.entry_id)
     with pytest.raises(vol.Invalid):
         await hass.config_entries.options.async_configure(
-            result["flow_id"], {CONF_BUTTONS: buttons, CONF_RESET_AFTER: 300}
+            result["flow_id"], options_input(buttons=buttons)
         )
 
 
@@ -618,32 +705,29 @@ async def test_options_switch_the_heater_to_real_entities_and_back(
     await hass.async_block_till_done()
 
     result = await hass.config_entries.options.async_init(entry.entry_id)
-    suggested = {
-        key.schema: (key.description or {}).get("suggested_value")
-        for key in result["data_schema"].schema
-    }
-    assert suggested[CONF_HEATER_MODE] == HEATER_MODE_SIMULATED
+    assert suggested_options(result)["heater"][CONF_HEATER_MODE] == HEATER_MODE_SIMULATED
 
-    bell_options = {CONF_BUTTONS: 4, CONF_RESET_AFTER: 300, CONF_HYSTERESIS: 0.5}
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
-        {
-            **bell_options,
-            CONF_HEATER_MODE: HEATER_MODE_ENTITIES,
-            CONF_HEATER_SWITCH: "switch.heater_plug",
-        },
+        options_input(
+            heater={
+                CONF_HEATER_MODE: HEATER_MODE_ENTITIES,
+                CONF_HEATER_SWITCH: "switch.heater_plug",
+            }
+        ),
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": "entities_required"}
 
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
-        {
-            **bell_options,
-            CONF_HEATER_MODE: HEATER_MODE_ENTITIES,
-            CONF_TEMPERATURE_SENSOR: "sensor.dining_room",
-            CONF_HEATER_SWITCH: "switch.heater_plug",
-        },
+        options_input(
+            heater={
+                CONF_HEATER_MODE: HEATER_MODE_ENTITIES,
+                CONF_TEMPERATURE_SENSOR: "sensor.dining_room",
+                CONF_HEATER_SWITCH: "switch.heater_plug",
+            }
+        ),
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
@@ -655,7 +739,7 @@ async def test_options_switch_the_heater_to_real_entities_and_back(
     # Back to the simulation: the entities are forgotten.
     result = await hass.config_entries.options.async_init(entry.entry_id)
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {**bell_options, CONF_HEATER_MODE: HEATER_MODE_SIMULATED}
+        result["flow_id"], options_input(heater={CONF_HEATER_MODE: HEATER_MODE_SIMULATED})
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()

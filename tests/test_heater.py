@@ -38,7 +38,6 @@ from custom_components.blynk_bell.const import (
     CONF_HEATER_MODE,
     CONF_HEATER_SWITCH,
     CONF_HYSTERESIS,
-    CONF_RESET_AFTER,
     CONF_TEMPERATURE_SENSOR,
     CONF_TEMPLATE_ID,
     CONF_TOKEN,
@@ -96,16 +95,24 @@ async def test_info_mcu_carries_our_version_and_the_users_template_id(
         "type": "blynk_bell heater",
         "rxbuff": 1024,
     }
-    options = {CONF_BUTTONS: 4, CONF_RESET_AFTER: 300, CONF_HYSTERESIS: 0.5}
+
+    def options(template_id: str) -> dict[str, Any]:
+        return {
+            "bell": {CONF_BUTTONS: 4, "clear_after": 5},
+            "tables": {},
+            "heater": {
+                CONF_HYSTERESIS: 0.5,
+                CONF_HEATER_MODE: "simulated",
+                CONF_TEMPLATE_ID: template_id,
+            },
+        }
+
     result = await hass.config_entries.options.async_init(heater_entry.entry_id)
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {**options, CONF_HEATER_MODE: "simulated", CONF_TEMPLATE_ID: "4zGi"}
-    )
+    result = await hass.config_entries.options.async_configure(result["flow_id"], options("4zGi"))
     assert result["errors"] == {CONF_TEMPLATE_ID: "invalid_template_id"}
     connections = device.connections
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"],
-        {**options, CONF_HEATER_MODE: "simulated", CONF_TEMPLATE_ID: " TMPL4zGiS1A7l "},
+        result["flow_id"], options(" TMPL4zGiS1A7l ")
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert heater_entry.options[CONF_TEMPLATE_ID] == "TMPL4zGiS1A7l"

@@ -20,6 +20,7 @@ from homeassistant.config_entries import (
     OptionsFlowWithReload,
 )
 from homeassistant.core import callback
+from homeassistant.data_entry_flow import section
 from homeassistant.helpers.selector import (
     BooleanSelector,
     EntitySelector,
@@ -44,9 +45,12 @@ from .const import (
     CONF_HEATER_MODE,
     CONF_HEATER_SWITCH,
     CONF_HYSTERESIS,
+    CONF_NAME,
     CONF_PASSWORD,
     CONF_PORT,
     CONF_RESET_AFTER,
+    CONF_SCHEDULE,
+    CONF_TABLE_NAMES,
     CONF_TEMPERATURE_SENSOR,
     CONF_TEMPLATE_ID,
     CONF_TLS,
@@ -57,6 +61,7 @@ from .const import (
     DEFAULT_BROKER,
     DEFAULT_BUTTONS,
     DEFAULT_HYSTERESIS,
+    DEFAULT_NAME,
     DEFAULT_PORT,
     DEFAULT_RESET_AFTER,
     DOMAIN,
@@ -77,6 +82,13 @@ from .protocol.mqtt import (
 )
 from .protocol.signing import InvalidKey, generate_key, normalize_key
 from .service_bell import bell_endpoint
+
+SECTION_BELL = "bell"
+SECTION_TABLES = "tables"
+SECTION_HEATER = "heater"
+CONF_CLEAR_AFTER_MINUTES = "clear_after"
+MAX_TABLE_NAME = 40
+MAX_BELL_NAME = 40
 
 REAUTH_TARGET = "target"
 REAUTH_BELL = "bell"
@@ -110,6 +122,7 @@ def new_bell_topic() -> str:
 def _bell_schema(defaults: Mapping[str, Any], *, new_bell: bool) -> vol.Schema:
     """Return the broker form; secrets get no default, the browser must not see them."""
     schema: dict[vol.Marker, Any] = {
+        vol.Required(CONF_NAME, default=defaults.get(CONF_NAME) or DEFAULT_NAME): str,
         vol.Required(CONF_BROKER, default=defaults.get(CONF_BROKER, DEFAULT_BROKER)): str,
         vol.Required(CONF_PORT, default=defaults.get(CONF_PORT, DEFAULT_PORT)): _PORT,
         vol.Optional(CONF_USERNAME, default=defaults.get(CONF_USERNAME, "")): str,
@@ -150,6 +163,7 @@ def _clean_bell_input(
     if not password and stored is not None and username:
         password = stored.get(CONF_PASSWORD, "")
     return {
+        CONF_NAME: (user_input.get(CONF_NAME) or DEFAULT_NAME).strip()[:MAX_BELL_NAME],
         CONF_BROKER: user_input[CONF_BROKER].strip(),
         CONF_PORT: int(user_input[CONF_PORT]),
         CONF_USERNAME: username,
@@ -276,6 +290,8 @@ class BlynkBellConfigFlow(ConfigFlow, domain=DOMAIN):
             if not errors and self._unique_id_taken(_bell_unique_id(data)):
                 errors = {CONF_TOPIC: "topic_in_use"}
             if not errors:
+                errors = self._name_in_use(data[CONF_NAME])
+            if not errors:
                 errors, placeholders = await _async_check_bell(data)
             if not errors:
                 await self.async_set_unique_id(_bell_unique_id(data))
@@ -313,7 +329,7 @@ class BlynkBellConfigFlow(ConfigFlow, domain=DOMAIN):
                 errors, placeholders = await _async_check_blynk(data)
             if not errors:
                 return self.async_create_entry(
-                    title=f"{self._bell[CONF_TOPIC]} on {self._bell[CONF_BROKER]}",
+                    title=self._bell[CONF_NAME],
                     data={**self._bell, **data},
                 )
         server = (user_input or {}).get(CONF_BLYNK_SERVER, DEFAULT_BLYNK_SERVER)
@@ -336,6 +352,8 @@ class BlynkBellConfigFlow(ConfigFlow, domain=DOMAIN):
             key, errors = _chosen_key(user_input, entry.data)
             if not errors and self._unique_id_taken(_bell_unique_id(data), entry):
                 errors = {CONF_TOPIC: "topic_in_use"}
+            if not errors:
+                errors = self._name_in_use(data[CONF_NAME], entry)
             if not errors:
                 errors, placeholders = await _async_check_bell(data)
             if not errors:
@@ -388,7 +406,7 @@ class BlynkBellConfigFlow(ConfigFlow, domain=DOMAIN):
                 return self.async_update_reload_and_abort(
                     entry,
                     unique_id=_bell_unique_id(self._bell),
-                    title=f"{self._bell[CONF_TOPIC]} on {self._bell[CONF_BROKER]}",
+                    title=self._bell[CONF_NAME],
                     data={**entry.data, **self._bell, **data},
                 )
         server = (user_input or entry.data).get(CONF_BLYNK_SERVER) or DEFAULT_BLYNK_SERVER
@@ -473,6 +491,17 @@ class BlynkBellConfigFlow(ConfigFlow, domain=DOMAIN):
             for other in self._async_current_entries(include_ignore=False)
         )
 
+    def _name_in_use(self, name: str, entry: ConfigEntry | None = None) -> dict[str, str]:
+        """Two bells of one name would read alike everywhere: "Service bell Table 3"."""
+        own_id = entry.entry_id if entry else None
+        if any(
+            (other.data.get(CONF_NAME) or DEFAULT_NAME).casefold() == name.casefold()
+            and other.entry_id != own_id
+            for other in self._async_current_entries(include_ignore=False)
+        ):
+            return {CONF_NAME: "name_in_use"}
+        return {}
+
     def _token_in_use(self, token: str, entry: ConfigEntry | None = None) -> dict[str, str]:
         """Blynk takes one connection per token: two entries would kick each other."""
         own_id = entry.entry_id if entry else None
@@ -485,41 +514,78 @@ class BlynkBellConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class BlynkBellOptionsFlow(OptionsFlowWithReload):
-    """Tables, call duration and (with a Blynk token) the heater; the entry reloads."""
+    """The bell's options, its tables' names and (with a Blynk token) the heater's.
+
+    Grouped in sections; the entry reloads after saving.
+    """
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Show the options."""
         errors: dict[str, str] = {}
-        has_heater = bool(self.config_entry.data.get(CONF_TOKEN))
+        entry = self.config_entry
+        has_heater = bool(entry.data.get(CONF_TOKEN))
+        tables = int(entry.options.get(CONF_BUTTONS, DEFAULT_BUTTONS))
         if user_input is not None:
-            options = {
-                **self.config_entry.options,
-                CONF_BUTTONS: int(user_input[CONF_BUTTONS]),
-                CONF_RESET_AFTER: int(user_input[CONF_RESET_AFTER]),
+            bell = user_input.get(SECTION_BELL, {})
+            options: dict[str, Any] = {
+                **entry.options,
+                CONF_BUTTONS: int(bell[CONF_BUTTONS]),
+                CONF_RESET_AFTER: int(float(bell[CONF_CLEAR_AFTER_MINUTES]) * 60),
             }
+            if schedule := bell.get(CONF_SCHEDULE):
+                options[CONF_SCHEDULE] = schedule
+            else:
+                options.pop(CONF_SCHEDULE, None)
+            options[CONF_TABLE_NAMES] = _table_names(user_input.get(SECTION_TABLES, {}), tables)
             if has_heater:
-                errors = _heater_options(user_input, options)
+                errors = _heater_options(user_input.get(SECTION_HEATER, {}), options)
             if not errors:
                 return self.async_create_entry(data=options)
-        schema = _bell_options_schema()
+        schema: dict[vol.Marker, Any] = {
+            vol.Required(SECTION_BELL): section(_bell_options_schema(), {"collapsed": False}),
+            vol.Required(SECTION_TABLES): section(_table_names_schema(tables), {"collapsed": True}),
+        }
         if has_heater:
-            schema = schema.extend(_heater_options_schema().schema)
+            schema[vol.Required(SECTION_HEATER)] = section(
+                _heater_options_schema(), {"collapsed": False}
+            )
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(
-                schema, user_input or _current_options(self.config_entry.options)
+                vol.Schema(schema), user_input or _current_options(entry.options, tables)
             ),
             errors=errors,
         )
 
 
-def _current_options(options: Mapping[str, Any]) -> dict[str, Any]:
+def _current_options(options: Mapping[str, Any], tables: int) -> dict[str, Any]:
+    names = options.get(CONF_TABLE_NAMES) or {}
     return {
-        CONF_BUTTONS: DEFAULT_BUTTONS,
-        CONF_RESET_AFTER: DEFAULT_RESET_AFTER,
-        CONF_HEATER_MODE: HEATER_MODE_SIMULATED,
-        CONF_HYSTERESIS: DEFAULT_HYSTERESIS,
-        **options,
+        SECTION_BELL: {
+            CONF_BUTTONS: options.get(CONF_BUTTONS, DEFAULT_BUTTONS),
+            CONF_CLEAR_AFTER_MINUTES: options.get(CONF_RESET_AFTER, DEFAULT_RESET_AFTER) / 60,
+            **({CONF_SCHEDULE: options[CONF_SCHEDULE]} if options.get(CONF_SCHEDULE) else {}),
+        },
+        SECTION_TABLES: {
+            f"table_{table}": names[str(table)]
+            for table in range(1, tables + 1)
+            if names.get(str(table))
+        },
+        SECTION_HEATER: {
+            CONF_HEATER_MODE: HEATER_MODE_SIMULATED,
+            CONF_HYSTERESIS: DEFAULT_HYSTERESIS,
+            **{
+                key: options[key]
+                for key in (
+                    CONF_HEATER_MODE,
+                    CONF_HYSTERESIS,
+                    CONF_TEMPERATURE_SENSOR,
+                    CONF_HEATER_SWITCH,
+                    CONF_TEMPLATE_ID,
+                )
+                if key in options
+            },
+        },
     }
 
 
@@ -532,16 +598,38 @@ def _bell_options_schema() -> vol.Schema:
                 ),
                 vol.Coerce(int),
             ),
-            vol.Required(CONF_RESET_AFTER, default=DEFAULT_RESET_AFTER): vol.All(
+            # Minutes, like the blueprint's "Remind every"; stored in seconds.
+            vol.Required(CONF_CLEAR_AFTER_MINUTES, default=DEFAULT_RESET_AFTER / 60): vol.All(
                 NumberSelector(
                     NumberSelectorConfig(
-                        min=10, max=86400, unit_of_measurement="s", mode=NumberSelectorMode.BOX
+                        min=1,
+                        max=1440,
+                        step=1,
+                        unit_of_measurement="min",
+                        mode=NumberSelectorMode.BOX,
                     )
                 ),
-                vol.Coerce(int),
+                vol.Coerce(float),
             ),
+            vol.Optional(CONF_SCHEDULE): EntitySelector(EntitySelectorConfig(domain="schedule")),
         }
     )
+
+
+def _table_names_schema(tables: int) -> vol.Schema:
+    return vol.Schema(
+        {vol.Optional(f"table_{table}"): TextSelector() for table in range(1, tables + 1)}
+    )
+
+
+def _table_names(user_input: Mapping[str, Any], tables: int) -> dict[str, str]:
+    """Return the names given, by table number as text; blank means "Table N"."""
+    names: dict[str, str] = {}
+    for table in range(1, tables + 1):
+        name = str(user_input.get(f"table_{table}") or "").strip()[:MAX_TABLE_NAME]
+        if name:
+            names[str(table)] = name
+    return names
 
 
 def _heater_options_schema() -> vol.Schema:
