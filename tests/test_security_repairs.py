@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.blynk_bell import security
 from custom_components.blynk_bell.const import CONF_BELL_KEY, CONF_TOPIC, DOMAIN
 
+from .conftest import TOPIC
 from .helpers import wait_for
 from .mosquitto import Mosquitto
 
@@ -82,3 +85,23 @@ def test_public_brokers_are_recognised_however_written() -> None:
         assert security.is_public_broker(host)
     for host in ("192.168.1.10", "mosquitto.local", "hivemq.com"):
         assert not security.is_public_broker(host)
+
+
+async def test_a_bell_offline_for_minutes_is_a_repair_until_it_is_back(
+    hass: HomeAssistant, mosquitto: Mosquitto, bell_entry: MockConfigEntry
+) -> None:
+    issue_id = f"bell_offline_{bell_entry.entry_id}"
+    registry = ir.async_get(hass)
+    await mosquitto.publish(f"{TOPIC}/status", "offline", retain=True)
+    await wait_for(hass, lambda: bell_entry.runtime_data.bell.offline_since is not None)
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=2))
+    await hass.async_block_till_done()
+    assert registry.async_get_issue(DOMAIN, issue_id) is None  # A reboot is not news.
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=4))
+    await hass.async_block_till_done()
+    found = registry.async_get_issue(DOMAIN, issue_id)
+    assert found is not None
+    assert found.translation_key == "bell_offline"
+
+    await mosquitto.publish(f"{TOPIC}/status", "online", retain=True)
+    await wait_for(hass, lambda: registry.async_get_issue(DOMAIN, issue_id) is None)

@@ -9,8 +9,9 @@ from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 
-from .assist import async_answer_table_questions, async_prepare_new_entities
+from .assist import async_prepare_new_entities
 from .assist_heater import async_answer_heater_questions
+from .assist_tables import async_answer_table_questions
 from .blynk_heater import BlynkHeater
 from .const import CONF_TOKEN, DOMAIN, ISSUE_TOKEN_CONFLICT
 from .entity import table_of_unique_id

@@ -17,7 +17,12 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import CALLBACK_TYPE, Context, Event, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import (
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
+from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
@@ -36,6 +41,7 @@ from .const import (
     CONF_TOPIC,
     CONF_USERNAME,
     DEFAULT_BUTTONS,
+    DEFAULT_NAME,
     DEFAULT_RESET_AFTER,
     DOMAIN,
     EVENT_BELL,
@@ -76,6 +82,9 @@ MAX_UNHEARD_PRESSES = 16
 # changed, and at once when the entry unloads, with the time we stopped listening.
 MEMORY_SAVE_DELAY = 2.0
 STORAGE_VERSION = 1
+# A bell whose own status has said offline this long is worth a repair issue.
+SILENT_AFTER = timedelta(minutes=3)
+ISSUE_BELL_OFFLINE = "bell_offline"
 # Messages this soon after connecting to a persistent session are the broker's backlog:
 # presses made while we were away.
 BACKLOG_WINDOW = 1.0
@@ -137,6 +146,8 @@ class ServiceBell:
         )
         # None until the bell publishes a status: the tutorial firmware never does.
         self.bell_online: bool | None = None
+        # Since when the bell's own status says offline (its Last Will), None while online.
+        self.offline_since: datetime | None = None
         # The bell's own report (protocol version 2), None until one arrives.
         self.health: BellHealth | None = None
         # The bell's current boot as its accepted messages tell; the calls feedback
@@ -159,6 +170,7 @@ class ServiceBell:
         self._away_for: timedelta | None = None
         self._backlog_until = 0.0
         self._unsub_stop: CALLBACK_TYPE | None = None
+        self._silence_timer: CALLBACK_TYPE | None = None
         self._pace_timer: asyncio.TimerHandle | None = None
         self._invalid_warning = Throttle(INVALID_PAYLOAD_WARNING_INTERVAL)
         self._lost_logged = False
@@ -216,6 +228,10 @@ class ServiceBell:
         self._started = False
         await self.link.async_stop()
         self.desk.stop()
+        if self._silence_timer is not None:
+            self._silence_timer()
+            self._silence_timer = None
+        ir.async_delete_issue(self.hass, DOMAIN, self._silent_issue_id)
         if self._pace_timer is not None:
             self._pace_timer.cancel()
             self._pace_timer = None
@@ -381,6 +397,12 @@ class ServiceBell:
         if status.boot is not None:
             self._saw_boot(status.boot)
         online = status.online
+        if online:
+            self.offline_since = None
+            self._watch_silence(False)
+        elif self.offline_since is None:
+            self.offline_since = dt_util.utcnow()
+            self._watch_silence(True)
         if online != self.bell_online:
             self.bell_online = online
             self._notify()
@@ -422,6 +444,39 @@ class ServiceBell:
         if previous is None or previous.firmware != health.firmware:
             self._show_firmware(health.firmware)
         self._notify()
+
+    def _watch_silence(self, offline: bool) -> None:
+        """Raise a repair once the bell has been offline a few minutes; clear it when back."""
+        if self._silence_timer is not None:
+            self._silence_timer()
+            self._silence_timer = None
+        if not offline:
+            ir.async_delete_issue(self.hass, DOMAIN, self._silent_issue_id)
+            return
+
+        @callback
+        def still_offline(_now: datetime) -> None:
+            self._silence_timer = None
+            since = self.offline_since or dt_util.utcnow()
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                self._silent_issue_id,
+                is_fixable=False,
+                severity=ir.IssueSeverity.WARNING,
+                translation_key=ISSUE_BELL_OFFLINE,
+                translation_placeholders={
+                    "name": self.name or DEFAULT_NAME,
+                    "since": dt_util.as_local(since).strftime("%H:%M"),
+                    "topic": self.topic,
+                },
+            )
+
+        self._silence_timer = async_call_later(self.hass, SILENT_AFTER, still_offline)
+
+    @property
+    def _silent_issue_id(self) -> str:
+        return f"{ISSUE_BELL_OFFLINE}_{self.entry.entry_id}"
 
     def _show_firmware(self, version: str) -> None:
         registry = dr.async_get(self.hass)
