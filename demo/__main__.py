@@ -314,6 +314,11 @@ class Demo:
             self.config_dir / "blueprints" / "automation" / "blynk_bell",
             REPO / "blueprints" / "automation" / "blynk_bell",
         )
+        # The dashboard's colours for a calling and an acknowledged table.
+        _link(
+            self.config_dir / "themes" / "blynk_bell.yaml",
+            REPO / "dashboards" / "themes" / "blynk_bell.yaml",
+        )
         onboarding = self.config_dir / ".storage" / "onboarding"
         if not onboarding.exists():
             # The demo runs offline: skip the onboarding steps that set up weather, radio

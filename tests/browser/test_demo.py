@@ -2,7 +2,8 @@
 
 Starts the demo exactly as the README says (a fresh state folder, free ports), reads the
 login it prints, and drives Debian's headless Chromium through Home Assistant and the
-Blynk app stand-in. Screenshots go to tests/artifacts/.
+Blynk app stand-in, watching the bell's LEDs in the demo's terminal. Screenshots go to
+tests/artifacts/ (`dashboard.png` is the one for docs/dashboard.png).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import signal
 import socket
 import subprocess
 
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Locator, Page, async_playwright, expect
 import pytest
 
 from ..mosquitto import free_port
@@ -61,10 +62,16 @@ class RunningDemo:
         assert self.process.stdin is not None
         self.process.stdin.write(line.encode() + b"\n")
 
-    async def wait_for_output(self, pattern: str, timeout: float = 20) -> re.Match[str]:
+    def mark(self) -> int:
+        """Where the output is now: `wait_for_output(..., after=mark)` looks only later."""
+        return len(self.output)
+
+    async def wait_for_output(
+        self, pattern: str, timeout: float = 20, *, after: int = 0
+    ) -> re.Match[str]:
         async with asyncio.timeout(timeout):
             while True:
-                for line in self.output:
+                for line in self.output[after:]:
                     if match := re.search(pattern, line):
                         return match
                 await asyncio.sleep(0.1)
@@ -157,6 +164,12 @@ async def shot(page: Page, name: str) -> None:
     await page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
 
 
+async def background(locator: Locator) -> str:
+    """The colour a card is filled with (its theme's)."""
+    card = locator.locator("ha-card")
+    return str(await card.evaluate("card => getComputedStyle(card).backgroundColor"))
+
+
 async def log_in(page: Page, demo: RunningDemo) -> None:
     await page.goto(f"{demo.ha_url}/service-bell/restaurant")
     await page.get_by_label("Username").fill(demo.username)
@@ -169,15 +182,23 @@ async def test_the_demo_end_to_end_in_a_browser(demo: RunningDemo, browser: Brow
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
     page = await context.new_page()
     await log_in(page, demo)
-    tile = page.locator("hui-tile-card").filter(has_text="Table 3")
-    await expect(tile).to_contain_text("Not calling", timeout=UI_TIMEOUT)
+    # A table's cards: one for the state of its call, its controls under it.
+    table_3 = page.locator("hui-vertical-stack-card").filter(has_text="Table 3")
+    await expect(table_3).to_contain_text("Idle", timeout=UI_TIMEOUT)
+    await expect(table_3.get_by_role("button", name="Acknowledge")).to_have_count(0)
     await shot(page, "1-dashboard")
 
     # A guest at table 3 presses the bell: typed into the demo, as its banner says.
+    mark = demo.mark()
     demo.type("3")
-    await demo.wait_for_output(r"delivered: button 3")
-    await expect(tile).to_contain_text("Calling", timeout=UI_TIMEOUT)
-    await expect(tile).not_to_contain_text("Not calling")
+    await demo.wait_for_output(r"delivered: button 3", after=mark)
+    # The bell blinks table 3's LED: Home Assistant has the call.
+    await demo.wait_for_output(r"LEDs: 1 ○ 2 ○ 3 ◐ 4 ○", after=mark)
+    # The whole card is red, with the wait; Acknowledge and Served appear under it.
+    calling = table_3.locator("hui-button-card").filter(has_text="Table 3 calling")
+    await expect(calling).to_contain_text(re.compile(r"\d+\s*(s|m|min)\b"), timeout=UI_TIMEOUT)
+    assert await background(calling) == "rgb(198, 40, 40)"
+    await expect(table_3).not_to_contain_text("Idle")
     await expect(page.locator("hui-logbook-card")).to_contain_text("Table 3")
     await shot(page, "2-table-3-calling")
 
@@ -199,13 +220,61 @@ async def test_the_demo_end_to_end_in_a_browser(demo: RunningDemo, browser: Brow
     await page.keyboard.press("Escape")
     await expect(request).to_be_hidden()
 
-    # The waiter acknowledges in the browser.
-    await page.get_by_text("Acknowledge table 3").click()
-    await expect(tile).to_contain_text("Not calling", timeout=UI_TIMEOUT)
+    # The waiter acknowledges on the dashboard: the guest sees the LED go steady.
+    mark = demo.mark()
+    await table_3.get_by_role("button", name="Acknowledge", exact=True).click()
+    await demo.wait_for_output(r"LEDs: 1 ○ 2 ○ 3 ● 4 ○", after=mark)
+    acknowledged = table_3.locator("hui-button-card").filter(has_text="Table 3 acknowledged")
+    await expect(acknowledged).to_be_visible(timeout=UI_TIMEOUT)
+    assert await background(acknowledged) == "rgb(255, 179, 0)"
+    await expect(table_3.get_by_role("button", name="Acknowledge", exact=True)).to_have_count(0)
+    # The call's response time: table 3's last response time sensor has a value.
+    last_response = (
+        page.locator("hui-entities-card")
+        .filter(has_text="Last response time")
+        .locator("hui-sensor-entity-row")
+        .filter(has_text="Table 3")
+    )
+    await expect(last_response).to_contain_text(re.compile(r"\d+\s*(s|m|min)\b"))
+    await expect(page.locator("hui-tile-card").filter(has_text="Calls today")).to_contain_text("1")
     await shot(page, "3-acknowledged")
     await page.get_by_text("Notifications", exact=True).click()
     await expect(drawer).not_to_contain_text("Table 3 is calling", timeout=UI_TIMEOUT)
     await drawer.get_by_role("button", name="Close").click()
+
+    # Table 1 calls while a waiter is on the way to table 3: the dashboard's picture.
+    mark = demo.mark()
+    demo.type("1")
+    await demo.wait_for_output(r"LEDs: 1 ◐ 2 ○ 3 ● 4 ○", after=mark)
+    table_1 = page.locator("hui-vertical-stack-card").filter(has_text="Table 1")
+    await expect(table_1).to_contain_text("Table 1 calling", timeout=UI_TIMEOUT)
+    await expect(table_1.get_by_role("button", name="Acknowledge", exact=True)).to_be_visible()
+    await page.mouse.move(0, 0)  # No hover highlight in the picture.
+    await shot(page, "dashboard")
+
+    # Served ends both calls: table 3 after its acknowledgement, table 1 straight away.
+    mark = demo.mark()
+    await table_3.get_by_role("button", name="Served", exact=True).click()
+    await table_1.get_by_role("button", name="Served", exact=True).click()
+    await demo.wait_for_output(r"LEDs: 1 ○ 2 ○ 3 ○ 4 ○", after=mark)
+    await expect(table_3).to_contain_text("Idle", timeout=UI_TIMEOUT)
+    await expect(table_1).to_contain_text("Idle", timeout=UI_TIMEOUT)
+
+    # Closed ("Bell active" off): the LEDs say so, and a press calls nobody.
+    bell_active = page.locator("hui-tile-card").filter(has_text="Bell active").get_by_role("switch")
+    mark = demo.mark()
+    await bell_active.click()
+    await demo.wait_for_output(r"LEDs: 1 ◌ 2 ◌ 3 ◌ 4 ◌  \(closed\)", after=mark)
+    demo.type("2")
+    await demo.wait_for_output(r"delivered: button 2", after=mark)
+    # The press is in the logbook (so Home Assistant has handled it), and no call began.
+    await expect(page.locator("hui-logbook-card")).to_contain_text("Table 2", timeout=UI_TIMEOUT)
+    table_2 = page.locator("hui-vertical-stack-card").filter(has_text="Table 2")
+    await expect(table_2).to_contain_text("Idle")
+    await shot(page, "3b-closed")
+    mark = demo.mark()
+    await bell_active.click()
+    await demo.wait_for_output(r"LEDs: 1 ○ 2 ○ 3 ○ 4 ○", after=mark)
 
     # The set point moved in Home Assistant shows in the Blynk app.
     blynk = await context.new_page()
