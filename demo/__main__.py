@@ -33,6 +33,8 @@ TOPIC = "SunFounder MQTT Test"
 DEFAULT_PORT_BASE = 8123
 HA_START_TIMEOUT = 120.0
 USERNAME = "demo"
+# The schedule helper in demo/configuration.yaml that "Bell active" follows.
+OPENING_HOURS = "schedule.opening_hours"
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,7 @@ class Demo:
         self.logs = state_dir / "logs"
         self.children: list[Child] = []
         self.bell: Child | None = None
+        self.follows_opening_hours = False
 
     @property
     def ha_url(self) -> str:
@@ -217,31 +220,38 @@ class Demo:
         await self.bell.start(stdin_pipe=True)
 
     async def _async_set_up_integration(self, api: HomeAssistantApi) -> None:
-        """Onboard on the first run, and add the integration through its config flow."""
+        """Onboard, add the integration (config flow), follow the schedule (options flow)."""
         if await api.async_needs_user():
             say(f"First run: creating the user '{USERNAME}'")
             await api.async_create_owner("Demo", USERNAME, self.state.password)
         else:
             await api.async_login(USERNAME, self.state.password)
-        if await api.async_entries():
-            return
-        say("Adding Blynk Bell through its config flow")
-        await api.async_add_entry(
-            {
-                "broker": HOST,
-                "port": self.state.bell_port,
-                "username": "",
-                "password": "",
-                "tls": False,
-                "topic": TOPIC,
-                "bell_key": self.state.bell_key,
-            },
-            *([{}] if self.state.bell_key else []),  # The key's page: "I copied it".
-            {
-                "token": self.state.blynk_token,
-                "blynk_server": f"mqtt://{HOST}:{self.state.blynk_port}",
-            },
-        )
+        if entries := await api.async_entries():
+            entry_id = entries[0]["entry_id"]
+        else:
+            say("Adding Blynk Bell through its config flow")
+            entry = await api.async_add_entry(
+                {
+                    "broker": HOST,
+                    "port": self.state.bell_port,
+                    "username": "",
+                    "password": "",
+                    "tls": False,
+                    "topic": TOPIC,
+                    "bell_key": self.state.bell_key,
+                },
+                *([{}] if self.state.bell_key else []),  # The key's page: "I copied it".
+                {
+                    "token": self.state.blynk_token,
+                    "blynk_server": f"mqtt://{HOST}:{self.state.blynk_port}",
+                },
+            )
+            entry_id = entry["result"]["entry_id"]
+        # Nothing is posted when the options name the schedule already (a later run).
+        missing = await api.async_set_options(entry_id, {"schedule": OPENING_HOURS})
+        self.follows_opening_hours = not missing
+        if missing:
+            say("The integration's options offer no schedule: 'Bell active' is by hand only")
 
     async def _async_wait(self, stop: asyncio.Event) -> None:
         """Return on Ctrl-C, or raise when a part of the demo exits by itself."""
@@ -350,6 +360,11 @@ class Demo:
 
     def _print_banner(self) -> None:
         state = self.state
+        hours = (
+            ' It also follows the\n     "Opening hours" schedule, open round the clock here.\n'
+            if self.follows_opening_hours
+            else "\n"
+        )
         print(  # noqa: T201
             f"""
 Blynk Bell demo is running.
@@ -360,11 +375,16 @@ Blynk Bell demo is running.
   Bell broker       mqtt://{HOST}:{state.bell_port}   topic "{TOPIC}"
   Logs and state    {self.state_dir}/
 
-Type 1-4 and Enter to press a table's button, L1-L4 for a long press (the guest
-cancels), w to take the bell's Wi-Fi away and back, s for the bell's status.
-"bell | LEDs: 1 ● 2 ◐ 3 ○ 4 ○" shows the bell's table LEDs as Home Assistant
-reports the calls: ◐ calling (blinking), ● acknowledged (steady), ○ idle.
-{"The bell also presses buttons by itself (--auto). " if self.auto else ""}\
+Try it ("bell | LEDs: 1 ○ 2 ◐ 3 ● 4 ○" lines are the bell's table LEDs):
+  1. Type 3 and Enter: table 3 calls. Its LED blinks (3 ◐), and on the dashboard its
+     card turns red with the wait; the waiter gets a notification.
+  2. Tap the red card, or Acknowledge under it: the LED goes steady (3 ●), "seen" for
+     the guest; the card turns amber and table 3's last response time appears.
+  3. Served ends the call (3 ○). L3 is a long press: the guest cancels.
+  4. Switch "Bell active" off: presses still arrive but call nobody, and the LEDs show
+     closed (◌). Switch it on again.{hours}\
+Also D1-D4 for a double press, w to take the bell's Wi-Fi away and back, s for the
+bell's status. {"The bell also presses buttons by itself (--auto). " if self.auto else ""}\
 Ctrl-C stops everything.
 """,
             flush=True,

@@ -7,6 +7,7 @@ config flow: the demo exercises the paths a real installation takes.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 import time
 from typing import Any
 
@@ -128,6 +129,47 @@ class HomeAssistantApi:
             raise DemoError(f"the config flow did not create an entry: {result}")
         entry: dict[str, Any] = result
         return entry
+
+    async def async_set_options(self, entry_id: str, changes: Mapping[str, Any]) -> list[str]:
+        """Change options through the entry's options flow, as a person would.
+
+        Opens the options form, keeps every field as the form shows it (in sections too),
+        sets the fields named in `changes` and submits. Returns the names the form does
+        not offer; then, or when the options hold `changes` already, nothing is posted.
+        """
+        form = await self._json(
+            "POST",
+            "/api/config/config_entries/options/flow",
+            json={"handler": entry_id, "show_advanced_options": False},
+        )
+        path = f"/api/config/config_entries/options/flow/{form['flow_id']}"
+        current: dict[str, Any] = {}
+
+        def fill(fields: list[dict[str, Any]]) -> dict[str, Any]:
+            values: dict[str, Any] = {}
+            for field in fields:
+                name = field["name"]
+                if field.get("type") == "expandable":  # A section: its fields nest.
+                    values[name] = fill(field["schema"])
+                    continue
+                shown = (field.get("description") or {}).get("suggested_value")
+                shown = field.get("default") if shown is None else shown
+                if name in changes:
+                    current[name] = shown
+                    values[name] = changes[name]
+                elif shown is not None:
+                    values[name] = shown
+            return values
+
+        user_input = fill(form.get("data_schema") or [])
+        missing = [name for name in changes if name not in current]
+        if missing or current == dict(changes):
+            await self._json("DELETE", path)
+            return missing
+        result = await self._json("POST", path, json=user_input)
+        if result.get("type") != "create_entry":
+            raise DemoError(f"the options flow refused the demo's options: {result}")
+        return []
 
     async def _json(self, method: str, path: str, *, auth: bool = True, **kwargs: Any) -> Any:
         headers = self._headers if auth else {}
