@@ -260,7 +260,9 @@ async def test_the_demo_end_to_end_in_a_browser(demo: RunningDemo, browser: Brow
     await expect(table_3).to_contain_text("Idle", timeout=UI_TIMEOUT)
     await expect(table_1).to_contain_text("Idle", timeout=UI_TIMEOUT)
 
-    # Closed ("Bell active" off): the LEDs say so, and a press calls nobody.
+    # Closed ("Bell active" off): the LEDs say so, and a press calls nobody. The demo set
+    # the entry's opening hours (the options flow) to its always-open schedule.
+    assert any('"Opening hours" schedule' in line for line in demo.output)
     bell_active = page.locator("hui-tile-card").filter(has_text="Bell active").get_by_role("switch")
     mark = demo.mark()
     await bell_active.click()
