@@ -197,6 +197,17 @@ async def test_the_bell_follows_a_schedule_helper(
     await wait_for(hass, lambda: hass.states.get(EVENT.format(2)).state != STATE_UNKNOWN)
     assert state_of(hass, CALL.format(2)) == "idle"
 
+    # Staff open by hand; the schedule rewriting its attributes (its next event, at every
+    # boundary) does not close the bell again, only a change of its state would.
+    await hass.services.async_call("switch", "turn_on", {ATTR_ENTITY_ID: ACTIVE}, blocking=True)
+    schedule = hass.states.get("schedule.opening_hours")
+    assert schedule is not None
+    hass.states.async_set(
+        schedule.entity_id, STATE_OFF, {**schedule.attributes, "next_event": None}
+    )
+    await hass.async_block_till_done()
+    assert state_of(hass, ACTIVE) == STATE_ON
+
 
 async def test_the_bell_is_told_each_tables_call_retained_and_signed(
     hass: HomeAssistant,

@@ -197,6 +197,9 @@ class ServiceBell:
         self.desk.restore(stored.get("desk"))
         if isinstance(calls_n := stored.get("calls_n"), int) and 0 <= calls_n <= MAX_U32:
             self._calls_n = calls_n
+        # The feedback sent right after connecting names the boot the bell had then.
+        if isinstance(boot := stored.get("bell_boot"), int) and 0 <= boot <= MAX_U32:
+            self.bell_boot = boot
         self.desk.start()
         # When we last stopped listening; unknown after a crash.
         stopped_at = stored.get("stopped_at")
@@ -489,6 +492,7 @@ class ServiceBell:
         if self.bell_boot is None or boot > self.bell_boot:
             self.bell_boot = boot
             self._publish_calls()
+            self._remember()
 
     # Feedback to the guest (protocol version 2) ------------------------------------------
 
@@ -542,6 +546,7 @@ class ServiceBell:
             "gate": self.gate.memory.as_dict(),
             "desk": self.desk.as_dict(),
             "calls_n": self._calls_n,
+            "bell_boot": self.bell_boot,
             "stopped_at": dt_util.utcnow().isoformat() if stopped else None,
         }
 

@@ -74,8 +74,11 @@ class BellActive(BellEntity, SwitchEntity):
 
     @callback
     def _schedule_changed(self, event: Event[EventStateChangedData]) -> None:
-        if (state := event.data["new_state"]) is not None:
-            self._follow(state.state)
+        old, new = event.data["old_state"], event.data["new_state"]
+        # Only opening and closing count: the schedule also rewrites its attributes (its
+        # next event) at every boundary, which must not undo a hand-set switch.
+        if new is not None and (old is None or old.state != new.state):
+            self._follow(new.state)
 
     @callback
     def _follow(self, state: str) -> None:
