@@ -46,6 +46,7 @@ from custom_components.blynk_bell.const import (
 )
 from custom_components.blynk_bell.diagnostics import async_get_config_entry_diagnostics
 from custom_components.blynk_bell.protocol import blynk as blynk_protocol
+from custom_components.blynk_bell.protocol.backoff import Backoff
 from custom_components.blynk_bell.protocol.blynk import BlynkDevice, BlynkListener, DeviceInfo
 from custom_components.blynk_bell.protocol.mqtt import Endpoint, system_tls_context
 
@@ -694,8 +695,11 @@ async def test_another_client_on_the_token_raises_a_repair_issue(
     class Quiet(BlynkListener):
         pass
 
-    # The sample script someone forgot to stop: it reconnects whenever it is kicked.
+    # The sample script someone forgot to stop: it reconnects whenever it is kicked. Both
+    # retry within half a second, so the fight is quicker than STABLE_AFTER above.
     sample = BlynkDevice(Endpoint.from_url(cloud.url), TOKEN, Quiet(), DeviceInfo("1", "1"))
+    for link in (sample.link, heater_entry.runtime_data.heater.device.link):
+        link._backoff = Backoff(0.1, 0.5)
     sample.start()
     try:
         await wait_for(
