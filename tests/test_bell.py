@@ -405,8 +405,8 @@ async def test_bell_entities_unavailable_while_broker_down_and_back_after(
     await mosquitto.publish(TOPIC, "button 1 is pressed")
     await wait_for(hass, lambda: state_of(hass, CALLING.format(1)) == STATE_ON)
 
-    lost = [r for r in caplog.records if "Lost the bell broker" in r.getMessage()]
-    back = [r for r in caplog.records if "Reconnected to the bell broker" in r.getMessage()]
+    lost = [r for r in caplog.records if "Bell broker 127.0.0.1: connection lost" in r.getMessage()]
+    back = [r for r in caplog.records if "Bell broker 127.0.0.1: connected again" in r.getMessage()]
     assert len(lost) == 1
     assert len(back) == 1
 
@@ -466,7 +466,7 @@ async def test_unload_closes_the_connection(
     hass: HomeAssistant, mosquitto: Mosquitto, bell_entry: MockConfigEntry
 ) -> None:
     bell = bell_entry.runtime_data.bell
-    client_id = bell_client_id(bell_entry.entry_id)
+    client_id = bell_client_id(bell_entry.entry_id, TOPIC)
     assert f"as {client_id} (p2, c0" in mosquitto.log_text()  # MQTT 3.1.1, persistent session
     assert await hass.config_entries.async_unload(bell_entry.entry_id)
     assert bell_entry.state is ConfigEntryState.NOT_LOADED

@@ -51,7 +51,14 @@ from .const import (
 from .protocol.bell import MAX_U32, BellHealth, Press, PressType, Rejected, Rejection
 from .protocol.calls import CallState
 from .protocol.gate import BellGate, GateMemory
-from .protocol.mqtt import Endpoint, Message, MqttLink, SessionOptions
+from .protocol.mqtt import (
+    Endpoint,
+    Message,
+    MqttError,
+    MqttLink,
+    SessionOptions,
+    async_end_session,
+)
 from .protocol.signing import calls_text, key_bytes, sign
 from .protocol.throttle import Pacer, Throttle
 
@@ -95,13 +102,16 @@ def bell_endpoint(data: Mapping[str, Any]) -> Endpoint:
     return Endpoint(host=data[CONF_BROKER], port=data[CONF_PORT], tls=bool(data.get(CONF_TLS)))
 
 
-def bell_client_id(entry_id: str) -> str:
-    """Return a client id that is stable for the entry and unique among kit users.
+def bell_client_id(entry_id: str, topic: str) -> str:
+    """Return a client id that is stable for the entry and topic, and unique among kit users.
 
     Stable so the broker keeps our QoS 1 session (presses made while Home Assistant
-    restarts are delivered afterwards); 23 characters, the length every broker allows.
+    restarts are delivered afterwards); a new one for a new topic, so the old topic's
+    subscription does not live on in that session; 23 characters, the length every
+    broker allows.
     """
-    return "blynkbell-" + hashlib.sha256(entry_id.encode()).hexdigest()[:13]
+    digest = hashlib.sha256(f"{entry_id}\n{topic}".encode()).hexdigest()
+    return "blynkbell-" + digest[:13]
 
 
 class ServiceBell:
@@ -127,17 +137,18 @@ class ServiceBell:
         # The user's name for the bell ("Terrace"); None shows "Service bell".
         self.name: str | None = entry.data.get(CONF_NAME) or None
         self._table_names: dict[str, str] = dict(entry.options.get(CONF_TABLE_NAMES) or {})
+        self._session_options = SessionOptions(
+            client_id=bell_client_id(entry.entry_id, self.topic),
+            username=entry.data.get(CONF_USERNAME) or None,
+            password=entry.data.get(CONF_PASSWORD) or None,
+            keepalive=BELL_KEEPALIVE,
+            clean_session=False,
+            subscriptions=((self.topic, 1), (self.status_topic, 1), (self.health_topic, 0)),
+        )
         self.link = MqttLink(
             bell_endpoint(entry.data),
-            SessionOptions(
-                client_id=bell_client_id(entry.entry_id),
-                username=entry.data.get(CONF_USERNAME) or None,
-                password=entry.data.get(CONF_PASSWORD) or None,
-                keepalive=BELL_KEEPALIVE,
-                clean_session=False,
-                subscriptions=((self.topic, 1), (self.status_topic, 1), (self.health_topic, 0)),
-            ),
-            name=f"Bell {self.broker}",
+            self._session_options,
+            name=f"Bell broker {self.broker}",
             on_message=self._handle_message,
             on_connected=self._handle_connected,
             on_disconnected=self._handle_disconnected,
@@ -173,7 +184,6 @@ class ServiceBell:
         self._silence_timer: CALLBACK_TYPE | None = None
         self._pace_timer: asyncio.TimerHandle | None = None
         self._invalid_warning = Throttle(INVALID_PAYLOAD_WARNING_INTERVAL)
-        self._lost_logged = False
         self._started = False
 
     @property
@@ -230,6 +240,7 @@ class ServiceBell:
         """Close the link, cancel the timers, and write what the gate must remember."""
         self._started = False
         await self.link.async_stop()
+        await self._async_end_session_if_moved()
         self.desk.stop()
         if self._silence_timer is not None:
             self._silence_timer()
@@ -355,22 +366,31 @@ class ServiceBell:
     def _handle_connected(self, session_present: bool) -> None:
         self._note_connected(session_present)
         self._publish_calls()
-        if self._lost_logged:
-            _LOGGER.info("Reconnected to the bell broker %s", self.broker)
-            self._lost_logged = False
-        self._notify()
+        self._notify()  # The link logs losses and recoveries itself.
 
     @callback
-    def _handle_disconnected(self, reason: str) -> None:
+    def _handle_disconnected(self, _reason: str) -> None:
         self._away_since = self._away_since or dt_util.utcnow()
-        if self._started and not self._lost_logged:
-            _LOGGER.warning(
-                "Lost the bell broker %s (%s); reconnecting in the background",
-                self.broker,
-                reason,
-            )
-            self._lost_logged = True
         self._notify()
+
+    async def _async_end_session_if_moved(self) -> None:
+        """Make the broker forget our session once the entry names another topic or broker.
+
+        Reconfiguring reloads the entry with its new settings: this bell's persistent
+        session (its subscription, and what the broker queues for it) would otherwise
+        live on at the broker with nobody to collect it.
+        """
+        if (
+            self.entry.data.get(CONF_TOPIC) == self.topic
+            and bell_endpoint(self.entry.data) == self.link.endpoint
+        ):
+            return
+        try:
+            await async_end_session(self.link.endpoint, self._session_options)
+        except MqttError as err:
+            _LOGGER.debug("The old session on %s stays: %s", self.broker, err)
+        else:
+            _LOGGER.debug("Ended the session for %s on %s", self.topic, self.broker)
 
     @callback
     def _handle_auth_failed(self) -> None:
