@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
@@ -17,14 +18,27 @@ TO_REDACT = {CONF_TOKEN, CONF_PASSWORD, CONF_USERNAME, CONF_BELL_KEY}
 
 
 def _link_diagnostics(link: MqttLink | BlynkLink) -> dict[str, Any]:
-    # The URL holds host, port and scheme only; credentials live in the session options.
-    return {
+    # The URL holds host, port and scheme only; credentials live in the session options,
+    # and no error text of the link quotes them.
+    diagnostics: dict[str, Any] = {
         "connected": link.connected,
         "configured_endpoint": link.endpoint.url,
         "current_endpoint": link.current_endpoint.url,
         "last_error": link.last_error,
         "auth_failed": link.auth_failed,
     }
+    if isinstance(link, MqttLink):  # Not a stand-in of the tests.
+        since = link.connected_since
+        diagnostics |= {
+            "state": link.state,
+            "connected_for_s": None if since is None else round(time.monotonic() - since, 1),
+            "last_disconnect": link.last_disconnect,
+            "attempts": link.stats.attempts,
+            "connections": link.stats.connections,
+            "messages_received": link.stats.received,
+            "messages_dropped": link.stats.dropped,
+        }
+    return diagnostics
 
 
 async def async_get_config_entry_diagnostics(

@@ -13,11 +13,22 @@ from typing import Any
 from homeassistant.const import EVENT_STATE_CHANGED, STATE_UNAVAILABLE
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from blynk_emulator import packets
-from custom_components.blynk_bell.const import CONF_PORT, CONF_TLS, CONF_TOPIC
+from custom_components.blynk_bell.const import (
+    CONF_PASSWORD,
+    CONF_PORT,
+    CONF_TLS,
+    CONF_TOPIC,
+    CONF_USERNAME,
+)
 from custom_components.blynk_bell.protocol.backoff import Backoff
 from custom_components.blynk_bell.service_bell import bell_client_id
 
@@ -162,4 +173,32 @@ async def test_after_a_topic_change_the_old_topic_neither_arrives_nor_queues(
     assert not re.search(rf"Sending PUBLISH to \S+ \(.*'{TOPIC}'", log)
     # ...and the old session, which would queue it, is gone.
     assert not await session_present(broker, old_client_id)
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_diagnostics_tell_the_links_story_without_its_secrets(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    mosquitto: Mosquitto,
+    bell_data: dict[str, Any],
+    make_entry: Callable[..., MockConfigEntry],
+) -> None:
+    assert await async_setup_component(hass, "diagnostics", {})
+    entry = make_entry({**bell_data, CONF_USERNAME: "waiter", CONF_PASSWORD: "broker-s3cret"})
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    bell = entry.runtime_data.bell
+    await wait_for(hass, lambda: bell.available)
+    bell.link._backoff = Backoff(0.05, 0.2)
+    await mosquitto.restart()
+    await wait_for(hass, lambda: bell.available and bell.link.stats.connections == 2)
+
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    link = diagnostics["bell"]["link"]
+    assert link["state"] == "connected"
+    assert link["connections"] == 2
+    assert link["attempts"] >= 2
+    assert link["last_disconnect"] == "the broker closed the connection"
+    assert link["connected_for_s"] >= 0
+    assert link["current_endpoint"] == f"mqtt://127.0.0.1:{mosquitto.port}"
+    assert "broker-s3cret" not in json.dumps(diagnostics)
     await hass.config_entries.async_unload(entry.entry_id)
