@@ -193,6 +193,11 @@ def _chosen_key(
     return stored.get(CONF_BELL_KEY, ""), {}
 
 
+# The check of a server answers within this, whatever the server does (or does not do):
+# it covers the lookup, the TCP connect, the TLS handshake and the CONNACK.
+CHECK_TIMEOUT = 10.0
+
+
 def _connect_error(err: CannotConnect | InvalidAuth, *, blynk: bool = False) -> str:
     if isinstance(err, InvalidAuth):
         return "invalid_token" if blynk else "invalid_auth"
@@ -205,7 +210,7 @@ async def _async_check(
     """Connect once; return form errors and the placeholders that explain them."""
     placeholders = {"host": endpoint.host, "port": str(endpoint.port), "error": ""}
     try:
-        await async_check_connection(endpoint, options)
+        await async_check_connection(endpoint, options, CHECK_TIMEOUT)
     except (CannotConnect, InvalidAuth) as err:
         placeholders["error"] = str(err)
         return {"base": _connect_error(err, blynk=blynk)}, placeholders

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 import re
 import ssl
+import time
 from typing import Any
 
 from homeassistant.const import EVENT_STATE_CHANGED, STATE_UNAVAILABLE
@@ -22,12 +23,14 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from blynk_emulator import packets
+from custom_components.blynk_bell import config_flow
 from custom_components.blynk_bell.const import (
     CONF_PASSWORD,
     CONF_PORT,
     CONF_TLS,
     CONF_TOPIC,
     CONF_USERNAME,
+    DOMAIN,
 )
 from custom_components.blynk_bell.protocol.backoff import Backoff
 from custom_components.blynk_bell.service_bell import bell_client_id
@@ -202,3 +205,35 @@ async def test_diagnostics_tell_the_links_story_without_its_secrets(
     assert link["current_endpoint"] == f"mqtt://127.0.0.1:{mosquitto.port}"
     assert "broker-s3cret" not in json.dumps(diagnostics)
     await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_the_config_flow_answers_in_time_on_a_tls_port_that_never_speaks(
+    hass: HomeAssistant,
+    socket_enabled: None,
+    bell_data: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(config_flow, "CHECK_TIMEOUT", 1.0)  # 10 s in real life.
+    held: list[asyncio.StreamWriter] = []
+
+    async def hold(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    server = await asyncio.start_server(hold, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    bell_input = {k: v for k, v in bell_data.items() if k not in ("token", "blynk_server")}
+    try:
+        result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": "user"})
+        started = time.monotonic()
+        async with asyncio.timeout(10):  # Before: paho's keepalive, about 60 s.
+            result = await hass.config_entries.flow.async_configure(
+                result["flow_id"], {**bell_input, "bell_key": "", CONF_PORT: port, CONF_TLS: True}
+            )
+        assert time.monotonic() - started < 3
+        assert result["errors"] == {"base": "cannot_connect_timed_out"}
+        assert "TLS handshake" in result["description_placeholders"]["error"]
+    finally:
+        for writer in held:
+            writer.close()
+        server.close()
+        await server.wait_closed()
