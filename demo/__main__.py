@@ -35,6 +35,8 @@ HA_START_TIMEOUT = 120.0
 USERNAME = "demo"
 # The schedule helper in demo/configuration.yaml that "Bell active" follows.
 OPENING_HOURS = "schedule.opening_hours"
+# The bell's buttons: the integration's default number of tables, which the demo keeps.
+TABLES = 4
 
 
 @dataclass(frozen=True)
@@ -208,6 +210,8 @@ class Demo:
                 str(self.state.bell_port),
                 "--topic",
                 TOPIC,
+                "--buttons",
+                str(TABLES),
                 # The bell's boot counter, kept like a Pico W keeps it in flash.
                 "--state",
                 str(self.state_dir / "bell.json"),
@@ -383,8 +387,9 @@ Try it ("bell | LEDs: 1 ○ 2 ◐ 3 ● 4 ○" lines are the bell's table LEDs):
   3. Served ends the call (3 ○). L3 is a long press: the guest cancels.
   4. Switch "Bell active" off: presses still arrive but call nobody, and the LEDs show
      closed (◌). Switch it on again.{hours}\
-Also D1-D4 for a double press, w to take the bell's Wi-Fi away and back, s for the
-bell's status. {"The bell also presses buttons by itself (--auto). " if self.auto else ""}\
+Keys: 1-{TABLES} press a table's button, L1-L{TABLES} long-press it, D1-D{TABLES} double-press it;
+w takes the bell's Wi-Fi away and back, s shows the bell's status.
+{"The bell also presses buttons by itself (--auto). " if self.auto else ""}\
 Ctrl-C stops everything.
 """,
             flush=True,

@@ -3,9 +3,9 @@
     .venv/bin/python firmware/host_runner.py --broker 127.0.0.1 --port 1883 \
         --topic "SunFounder MQTT Test" [--key HEX] [--state FILE] [--auto] [--legacy]
 
-Type a line and press Enter:
-    1..9   press button N              L1..L9  long-press button N
-    D1..D9 double-press button N       w       take the Wi-Fi away / bring it back
+Type a line and press Enter (N from 1 to --buttons, 4 by default):
+    N      press button N              LN      long-press button N
+    DN     double-press button N       w       take the Wi-Fi away / bring it back
     s      status                      q       quit (publishes "offline" first)
 
 When Home Assistant's calls feedback changes, it prints the tables' LEDs:
@@ -35,7 +35,14 @@ from pico_bell import led  # noqa: E402
 from pico_bell.settings import ConfigError  # noqa: E402
 from pico_host.runner import HostBell, describe_press  # noqa: E402
 
-HELP = "keys: 1-9 press, L1-L9 long press, D1-D9 double press, w toggle Wi-Fi, s status, q quit"
+
+def help_text(buttons):
+    """Return the keys the runner takes for `buttons` buttons: those _command acts on."""
+    n = buttons
+    return (
+        f"keys: 1-{n} press, L1-L{n} long press, D1-D{n} double press, "
+        "w toggle Wi-Fi, s status, q quit"
+    )
 
 
 def parse_args(argv=None):
@@ -134,7 +141,7 @@ async def run(args):
 
     bell.on_event = on_event
     await bell.start()
-    say(HELP)
+    say(help_text(args.buttons))
     commands = asyncio.Queue()
     _stdin_lines(loop, commands)
     tasks = [asyncio.create_task(_auto(bell, args))] if args.auto else []
@@ -185,7 +192,7 @@ async def _command(bell, line, say, buttons, tasks):
     elif text[:1] == "d" and text[1:].isdigit() and 1 <= int(text[1:]) <= buttons:
         tasks.append(asyncio.create_task(bell.double_press(int(text[1:]))))
     else:
-        say(HELP)
+        say(help_text(buttons))
     return True
 
 

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # Shared set-up for scripts/test and scripts/demo: a Python >= 3.13.2, the project's
-# virtual environment, Mosquitto, and for the tests MicroPython (npm) and Chromium. Every step is idempotent and cheap when done.
+# virtual environment, Mosquitto, ffmpeg and libturbojpeg (for Home Assistant), and for the
+# tests MicroPython (npm) and Chromium. Every step is idempotent and cheap when done.
 
 set -euo pipefail
 
@@ -130,6 +131,18 @@ ensure_mosquitto() {
   apt_install mosquitto mosquitto-clients
   # Debian starts a system broker on port 1883; this project starts its own instances.
   as_root systemctl disable --now mosquitto >/dev/null 2>&1 || true
+}
+
+# What Home Assistant's own integrations in the demo look for at start: the ffmpeg
+# program (tts, which Assist loads) and libjpeg-turbo (camera, which Home Assistant
+# imports when it describes its actions). Without them it logs an ERROR for each.
+ensure_media_libraries() {
+  if command -v ffmpeg >/dev/null 2>&1 \
+    && dpkg-query -W -f='${Status}' libturbojpeg0 2>/dev/null | grep -q 'ok installed'; then
+    return 0
+  fi
+  log "Installing ffmpeg and libturbojpeg for Home Assistant"
+  apt_install ffmpeg libturbojpeg0
 }
 
 # Debian's Chromium, which the browser test drives (Playwright's own download cannot work

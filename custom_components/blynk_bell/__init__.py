@@ -7,7 +7,11 @@ from dataclasses import dataclass
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.helpers import (
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
 
 from .assist import async_prepare_new_entities
 from .assist_heater import async_answer_heater_questions
@@ -61,12 +65,20 @@ async def async_setup_entry(hass: HomeAssistant, entry: BlynkBellConfigEntry) ->
         entry.async_on_unload(heater.async_stop)
     else:
         ir.async_delete_issue(hass, DOMAIN, f"{ISSUE_TOKEN_CONFLICT}_{entry.entry_id}")
+        _remove_stale_heater(hass, entry)
     return True
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: BlynkBellConfigEntry) -> bool:
     """Unload the entities; the links close through async_on_unload."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: BlynkBellConfigEntry, device: dr.DeviceEntry
+) -> bool:
+    """Let the user delete a device the entry no longer has; never the bell or its heater."""
+    return not device.identifiers & _devices_in_use(entry)
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: BlynkBellConfigEntry) -> None:
@@ -84,3 +96,25 @@ def _remove_entities_of_removed_tables(
         table = table_of_unique_id(entry.entry_id, entity.unique_id)
         if table is not None and table > tables:
             registry.async_remove(entity.entity_id)
+
+
+def _bell_device(entry: ConfigEntry) -> tuple[str, str]:
+    return (DOMAIN, f"{entry.entry_id}_bell")
+
+
+def _heater_device(entry: ConfigEntry) -> tuple[str, str]:
+    return (DOMAIN, f"{entry.entry_id}_heater")
+
+
+def _devices_in_use(entry: ConfigEntry) -> set[tuple[str, str]]:
+    """Return the identifiers of the devices the entry's settings give entities to."""
+    if entry.data.get(CONF_TOKEN):
+        return {_bell_device(entry), _heater_device(entry)}
+    return {_bell_device(entry)}
+
+
+def _remove_stale_heater(hass: HomeAssistant, entry: BlynkBellConfigEntry) -> None:
+    """Remove the heater device, and its climate entity, of an entry whose heater is gone."""
+    registry = dr.async_get(hass)
+    if device := registry.async_get_device(identifiers={_heater_device(entry)}):
+        registry.async_update_device(device.id, remove_config_entry_id=entry.entry_id)

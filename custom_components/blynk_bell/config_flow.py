@@ -99,6 +99,11 @@ SIGNING_NEW_KEY = "new_key"
 SIGNING_UNSIGNED = "unsigned"
 CONF_REMOVE_HEATER = "remove_heater"
 NEW_TOPIC_PREFIX = "blynk-bell/"
+# The server URLs the Blynk steps' texts name: translations carry no URLs, only these names.
+BLYNK_SERVER_PLACEHOLDERS = {
+    "default_server": DEFAULT_BLYNK_SERVER,
+    "region_server": "mqtts://fra1.blynk.cloud:8883",
+}
 
 _PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 _PORT = vol.All(
@@ -342,7 +347,7 @@ class BlynkBellConfigFlow(ConfigFlow, domain=DOMAIN):
             step_id="blynk",
             data_schema=_blynk_schema(server),
             errors=errors,
-            description_placeholders=placeholders,
+            description_placeholders={**placeholders, **BLYNK_SERVER_PLACEHOLDERS},
         )
 
     async def async_step_reconfigure(
@@ -419,7 +424,7 @@ class BlynkBellConfigFlow(ConfigFlow, domain=DOMAIN):
             step_id="reconfigure_blynk",
             data_schema=_blynk_schema(server, has_heater=has_heater),
             errors=errors,
-            description_placeholders=placeholders,
+            description_placeholders={**placeholders, **BLYNK_SERVER_PLACEHOLDERS},
         )
 
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
@@ -450,7 +455,7 @@ class BlynkBellConfigFlow(ConfigFlow, domain=DOMAIN):
             step_id="reauth_confirm",
             data_schema=vol.Schema({vol.Required(CONF_TOKEN): _PASSWORD}),
             errors=errors,
-            description_placeholders=placeholders,
+            description_placeholders={**placeholders, **BLYNK_SERVER_PLACEHOLDERS},
         )
 
     async def async_step_reauth_bell(

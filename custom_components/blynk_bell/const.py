@@ -69,5 +69,5 @@ CONF_TEMPLATE_ID: Final = "template_id"
 # Blynk's template ids read like TMPL4zGiS1A7l.
 TEMPLATE_ID: Final = re.compile(r"TMPL[A-Za-z0-9_-]{1,40}")
 
-VERSION: Final = "0.1.0"
+VERSION: Final = "0.2.0"
 ISSUE_TOKEN_CONFLICT: Final = "token_conflict"

@@ -91,12 +91,20 @@ async def async_validate_trigger_config(hass: HomeAssistant, config: ConfigType)
     entry = _bell_entry(hass, config[CONF_DEVICE_ID])
     if entry is None:
         raise InvalidDeviceAutomationConfig(
-            f"Device {config[CONF_DEVICE_ID]} is not a service bell"
+            translation_domain=DOMAIN,
+            translation_key="trigger_not_a_bell",
+            translation_placeholders={"device_id": config[CONF_DEVICE_ID]},
         )
     table = TABLE_SUBTYPES[config[CONF_SUBTYPE]]
     if table > (tables := _tables(entry)):
         raise InvalidDeviceAutomationConfig(
-            f"The bell {entry.title} has {tables} tables, not table {table}"
+            translation_domain=DOMAIN,
+            translation_key="trigger_no_such_table",
+            translation_placeholders={
+                "bell": entry.title,
+                "tables": str(tables),
+                "table": str(table),
+            },
         )
     return config
 
