@@ -18,16 +18,19 @@ from typing import Any
 from homeassistant.components import conversation
 from homeassistant.components.homeassistant.exposed_entities import async_expose_entity
 from homeassistant.core import Context, HomeAssistant
+from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from blynk_emulator import Device
 from custom_components.blynk_bell.assist_words import LANGUAGES
 from custom_components.blynk_bell.const import (
     CONF_BUTTONS,
     CONF_NAME,
     CONF_TABLE_NAMES,
     CONF_TOPIC,
+    DOMAIN,
 )
 
 from .conftest import TOPIC
@@ -491,3 +494,68 @@ def test_every_language_has_every_answer() -> None:
     english = LANGUAGES["en"].answers
     for language, words in LANGUAGES.items():
         assert words.answers.keys() == english.keys(), language
+
+
+# The heater --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("language", "assist_language", "aliases", "off", "on", "answers"),
+    [
+        (
+            "ja",
+            "ja",
+            {"Heater", "ヒーター"},
+            "ヒーターを消して",
+            "ヒーターを点けて",
+            ("エアコンがオフになりました", "エアコンがオンになりました"),
+        ),
+        (
+            "zh-Hant",
+            "zh-TW",
+            {"Heater", "加熱器", "暖氣"},
+            "關掉暖氣",
+            "打開加熱器",
+            ("暖氣已關閉", "加熱器已打開"),
+        ),
+        (
+            "zh-Hant",
+            "zh-HK",
+            {"Heater", "加熱器", "暖氣"},
+            "關閉暖氣",
+            "開啟暖氣",
+            ("暖氣已關閉", "暖氣已打開"),
+        ),
+    ],
+)
+async def test_the_heater_answers_to_its_local_name(
+    hass: HomeAssistant,
+    heater_data: dict[str, Any],
+    make_entry: Callable[..., MockConfigEntry],
+    device: Device,
+    language: str,
+    assist_language: str,
+    aliases: set[str],
+    off: str,
+    on: str,
+    answers: tuple[str, str],
+) -> None:
+    """Home Assistant's own sentences turn it off and on by the alias of its language."""
+    hass.config.language = language
+    entry = make_entry(heater_data)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    registry = er.async_get(hass)
+    # Its entity id comes from its device's translated name ("Blynk ヒーター").
+    climate = registry.async_get_entity_id("climate", DOMAIN, f"{entry.entry_id}_heater")
+    assert climate is not None, climate
+    await wait_for(hass, lambda: state_of(hass, climate) == "heat")
+    entity = registry.async_get(climate)
+    assert entity is not None
+    assert entity.aliases == aliases
+    assert await ask(hass, off, assist_language) == answers[0]
+    assert state_of(hass, climate) == "off"
+    await device.wait_for(lambda d: d.value("Power") == "0")
+    assert await ask(hass, on, assist_language) == answers[1]
+    assert state_of(hass, climate) == "heat"
+    await device.wait_for(lambda d: d.value("Power") == "1")
+    await hass.config_entries.async_unload(entry.entry_id)
