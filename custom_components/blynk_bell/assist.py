@@ -7,7 +7,9 @@ Three things make the integration's entities work by voice out of the box:
   and no device class describes a guest asking for service honestly. The heater, a climate
   entity, is exposed by Home Assistant's own defaults.
 - The heater gets the alias "Heater" when first registered, so "turn off the heater" works
-  and not only its full name, "Blynk heater".
+  and not only its full name, "Blynk heater"; in a Home Assistant set to Japanese also
+  "ヒーター" ("ヒーターを消して"), to Traditional Chinese also "加熱器" and "暖氣"
+  ("關掉暖氣"), the words for the heater in the device's translated name and in speech.
 - The table questions and actions ("is table 3 calling", "acknowledge table 3") are
   conversation sentence triggers, in `assist_tables.py`; the heater's in `assist_heater.py`.
 
@@ -38,6 +40,13 @@ from .entity import table_of_unique_id, table_unique_id
 ASSIST: Final = "conversation"
 SHOULD_EXPOSE: Final = "should_expose"
 HEATER_ALIAS: Final = "Heater"
+# By Home Assistant's language when the heater is first registered.
+LOCAL_HEATER_ALIASES: Final[dict[str, frozenset[str]]] = {
+    "ja": frozenset({"ヒーター"}),
+    "zh-Hant": frozenset({"加熱器", "暖氣"}),
+    "zh-TW": frozenset({"加熱器", "暖氣"}),
+    "zh-HK": frozenset({"加熱器", "暖氣"}),
+}
 
 # New entities ---------------------------------------------------------------------------
 
@@ -69,11 +78,20 @@ def async_prepare_new_entities(hass: HomeAssistant, entry: ConfigEntry) -> CALLB
         if entity is None or entity.config_entry_id != entry.entry_id:
             return
         if entity.domain == CLIMATE_DOMAIN and not entity.aliases:
-            registry.async_update_entity(entity.entity_id, aliases={HEATER_ALIAS})
+            registry.async_update_entity(entity.entity_id, aliases=heater_aliases(hass))
         elif is_calling_sensor(entry.entry_id, entity):
             _expose(hass, entity)
 
     return hass.bus.async_listen(er.EVENT_ENTITY_REGISTRY_UPDATED, prepare, event_filter=created)
+
+
+def heater_aliases(hass: HomeAssistant) -> set[str]:
+    """Return a new heater's aliases: "Heater" and those of Home Assistant's language."""
+    language = hass.config.language
+    local = LOCAL_HEATER_ALIASES.get(language) or LOCAL_HEATER_ALIASES.get(
+        language.split("-")[0], frozenset()
+    )
+    return {HEATER_ALIAS, *local}
 
 
 def _expose(hass: HomeAssistant, entity: er.RegistryEntry) -> None:

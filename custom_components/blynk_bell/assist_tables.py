@@ -10,8 +10,10 @@ the options ("the window table"), optionally with the bell's name ("terrace tabl
 "table 3 on the terrace"). With several bells, answers say which bell they speak of; an
 action that could mean two bells' tables asks which.
 
-The words live in `LANGUAGES`: the sentences every language adds, and the answers by the
-language Assist was asked in (falling back to English).
+The words live in `assist_words.py`: the sentences every language adds (all of them are
+heard whatever Assist's language), and the answers by the language Assist was asked in
+(falling back to English). The table is looked for in the words of that language first,
+then in the others': a Japanese sentence asked of an English pipeline still finds it.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 import re
 from typing import TYPE_CHECKING, Final
+import unicodedata
 
 from homeassistant.components.binary_sensor import DOMAIN as BINARY_SENSOR_DOMAIN
 from homeassistant.components.homeassistant.exposed_entities import async_should_expose
@@ -28,7 +31,8 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
-from .const import DEFAULT_NAME, DOMAIN
+from .assist_words import LANGUAGES, Words, words_for
+from .const import DOMAIN
 from .entity import table_unique_id
 from .protocol.calls import CallState
 from .service_bell import SILENT_AFTER, ServiceBell
@@ -42,116 +46,6 @@ if TYPE_CHECKING:
 ASSIST: Final = "conversation"
 MAX_SPOKEN_TABLE: Final = 16
 _KEY: HassKey[_TableVoice] = HassKey(f"{DOMAIN}_table_voice")
-
-
-@dataclass(frozen=True)
-class Words:
-    """One language's sentences and answers about the tables."""
-
-    ask_one: list[str]
-    ask_all: list[str]
-    acknowledge: list[str]
-    serve: list[str]
-    numbers: dict[str, int]
-    # Spoken forms of "table N", with N as {n}; and words dropped around a name.
-    table_forms: list[str]
-    fillers: list[str]
-    answers: dict[str, str]
-    join: Callable[[list[str]], str]
-    minutes: Callable[[int], str]
-    # Words that show a phrase is about a table even when no table matches.
-    table_words: list[str]
-
-
-def _english_join(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
-
-
-ENGLISH: Final = Words(
-    ask_one=[
-        "is {table} (calling|waiting|ringing)",
-        "does {table} (need|want) [a] (waiter|service)",
-        "has {table} been (seen|acknowledged)",
-    ],
-    ask_all=[
-        "(which|what) tables are (calling|waiting)",
-        "(is|are) (anyone|anybody|any table|any tables) (calling|waiting)",
-        "who is calling",
-    ],
-    acknowledge=[
-        "acknowledge {table}",
-        "(I'm|I am) (coming|on my way) (to|for) {table}",
-        "{table} (is|has been) (seen|acknowledged)",
-    ],
-    serve=[
-        "{table} (is|was|has been) served",
-        "(I|we) (served|have served) {table}",
-        "(served|serve) {table}",
-    ],
-    numbers=dict(
-        zip(
-            [
-                "one",
-                "two",
-                "three",
-                "four",
-                "five",
-                "six",
-                "seven",
-                "eight",
-                "nine",
-                "ten",
-                "eleven",
-                "twelve",
-                "thirteen",
-                "fourteen",
-                "fifteen",
-                "sixteen",
-            ],
-            range(1, 17),
-            strict=True,
-        )
-    ),
-    table_forms=["table {n}", "table number {n}", "number {n}"],
-    fillers=["the", "on", "at", "in", "of"],
-    answers={
-        "unknown": "I don't know a {spoken}",
-        "hidden": "I cannot see {spoken}",
-        "calling": "Yes, {table} is calling",
-        "calling_for": "Yes, {table} has been calling for {minutes}",
-        "seen": "{table} has been seen: a waiter is on the way",
-        "idle": "No, {table} is not calling",
-        "none_calling": "No table is calling",
-        "one_calling": "{tables} is calling",
-        "many_calling": "{tables} are calling",
-        "no_tables": "I cannot see any table",
-        "acknowledged": "OK, {table} knows a waiter is on the way",
-        "not_calling": "{table} is not calling",
-        "served": "OK, {table} is served",
-        "nothing_open": "{table} has no open call",
-        "which_bell": "Which one: {choices}?",
-        "unreachable": "{answer}, but {bell} is out of reach: new calls cannot arrive",
-        "silent": "{answer}, but {bell} itself has been offline for {minutes}",
-        "on_bell": "{bell}: {answer}",
-        "table": "table {n}",
-        "tables": "tables {numbers}",
-    },
-    join=_english_join,
-    minutes=lambda n: f"{n} minute{'s' * (n != 1)}",
-    table_words=["table", "number"],
-)
-
-# Languages Assist may ask in; others are answered in English.
-LANGUAGES: Final[dict[str, Words]] = {"en": ENGLISH}
-
-
-def words_for(language: str | None) -> Words:
-    """Return the words of `language` ("zh-TW" -> "zh-TW", then "zh"), else English."""
-    if language:
-        for candidate in (language, language.split("-")[0]):
-            if candidate in LANGUAGES:
-                return LANGUAGES[candidate]
-    return ENGLISH
 
 
 @callback
@@ -178,9 +72,8 @@ class _Table:
     bell: ServiceBell
     number: int
 
-    @property
-    def bell_name(self) -> str:
-        return self.bell.name or DEFAULT_NAME
+    def bell_name(self, words: Words) -> str:
+        return self.bell.name or words.default_bell
 
     def spoken(self, words: Words) -> str:
         return self.bell.table_name(self.number) or words.answers["table"].format(n=self.number)
@@ -201,17 +94,25 @@ class _TableVoice:
         self._hass = hass
         self.users = 0
         manager = get_agent_manager(hass)
-        every: dict[str, list[str]] = {"ask_one": [], "ask_all": [], "ack": [], "serve": []}
+        # Questions about all tables come before those about one: Assist passes a trigger
+        # the first of its sentences that matches, and "有沒有桌在叫" ("is any table
+        # calling") also reads as a question about a table called "有沒有桌".
+        ask: list[str] = []
         for words in LANGUAGES.values():
-            every["ask_one"] += words.ask_one
-            every["ask_all"] += words.ask_all
-            every["ack"] += words.acknowledge
-            every["serve"] += words.serve
+            ask += words.ask_all
+        for words in LANGUAGES.values():
+            ask += words.ask_one
+
+        def every(sentences: Callable[[Words], list[str]]) -> list[str]:
+            # zh-HK shares zh-TW's sentences: each once.
+            return list(dict.fromkeys(s for w in LANGUAGES.values() for s in sentences(w)))
+
         self._unregister = [
-            manager.register_trigger(TriggerDetails(every["ask_one"], self._ask_one)),
-            manager.register_trigger(TriggerDetails(every["ask_all"], self._ask_all)),
-            manager.register_trigger(TriggerDetails(every["ack"], self._acknowledge)),
-            manager.register_trigger(TriggerDetails(every["serve"], self._serve)),
+            manager.register_trigger(TriggerDetails(list(dict.fromkeys(ask)), self._ask)),
+            manager.register_trigger(
+                TriggerDetails(every(lambda w: w.acknowledge), self._acknowledge)
+            ),
+            manager.register_trigger(TriggerDetails(every(lambda w: w.serve), self._serve)),
         ]
 
     def unregister(self) -> None:
@@ -220,16 +121,17 @@ class _TableVoice:
 
     # Answers -------------------------------------------------------------------------
 
-    async def _ask_one(self, user_input: ConversationInput, result: RecognizeResult) -> str | None:
+    async def _ask(self, user_input: ConversationInput, result: RecognizeResult) -> str | None:
         words = words_for(user_input.language)
+        if "table" not in result.entities:
+            return self._ask_all(words)
         found = self._find(words, result)
         if found is None or isinstance(found, str):
             return found
         several = len({table.bell.entry.entry_id for table in found}) > 1
-        return "; ".join(self._state_answer(words, table, several) for table in found)
+        return words.separator.join(self._state_answer(words, table, several) for table in found)
 
-    async def _ask_all(self, user_input: ConversationInput, _result: RecognizeResult) -> str:
-        words = words_for(user_input.language)
+    def _ask_all(self, words: Words) -> str:
         tables = list(self._exposed_tables())
         if not tables:
             return words.answers["no_tables"]
@@ -243,10 +145,10 @@ class _TableVoice:
             answer = self._caveat(words, bell_tables[0].bell, answer)
             if len(bells) > 1:
                 answer = words.answers["on_bell"].format(
-                    bell=bell_tables[0].bell_name, answer=answer
+                    bell=bell_tables[0].bell_name(words), answer=answer
                 )
             answers.append(answer)
-        return "; ".join(answers)
+        return words.separator.join(answers)
 
     async def _acknowledge(
         self, user_input: ConversationInput, result: RecognizeResult
@@ -295,7 +197,7 @@ class _TableVoice:
             answer = words.answers["idle"].format(table=name)
         answer = self._caveat(words, table.bell, answer)
         if several:
-            answer = words.answers["on_bell"].format(bell=table.bell_name, answer=answer)
+            answer = words.answers["on_bell"].format(bell=table.bell_name(words), answer=answer)
         return answer
 
     def _calling_list(self, words: Words, calling: list[_Table]) -> str:
@@ -314,7 +216,7 @@ class _TableVoice:
 
     def _caveat(self, words: Words, bell: ServiceBell, answer: str) -> str:
         """Say when the answer may be stale: the broker or the bell itself is away."""
-        name = bell.name or DEFAULT_NAME
+        name = bell.name or words.default_bell
         if not bell.available:
             return words.answers["unreachable"].format(answer=answer, bell=name)
         if (since := bell.offline_since) is not None:
@@ -327,7 +229,14 @@ class _TableVoice:
         return answer
 
     def _which(self, words: Words, tables: list[_Table]) -> str:
-        choices = words.join([f"{table.bell_name} {table.spoken(words)}" for table in tables])
+        choices = words.join(
+            [
+                words.answers["bell_table"].format(
+                    bell=table.bell_name(words), table=table.spoken(words)
+                )
+                for table in tables
+            ]
+        )
         return words.answers["which_bell"].format(choices=choices)
 
     # Finding the table -----------------------------------------------------------------
@@ -336,18 +245,24 @@ class _TableVoice:
         """Return the exposed tables the spoken words name, or the answer why none.
 
         None when the words are not about a table at all ("is anyone calling"), so
-        another sentence may answer.
+        another sentence may answer. The words are read as `words`' language first, then
+        as each other language (the sentences of every language are heard).
         """
         spoken = result.entities["table"].text.strip() if "table" in result.entities else ""
-        candidates = self._matches(words, spoken)
+        readings = [words, *(other for other in LANGUAGES.values() if other is not words)]
+        candidates = next(
+            (
+                found
+                for found in (self._matches(reading, spoken) for reading in readings)
+                if found is not None
+            ),
+            None,
+        )
         if candidates is None:
-            text = _normalize(spoken, words.fillers)
-            tokens = text.split()
-            if not any(word in tokens for word in words.table_words) and not any(
-                token.isdigit() for token in tokens
-            ):
-                return None
-            return words.answers["unknown"].format(spoken=text)
+            for reading in readings:
+                if _about_a_table(spoken, reading):
+                    return words.answers["unknown"].format(spoken=_normalize(spoken, reading))
+            return None
         exposed = set(self._exposed_tables())
         found = [table for table in candidates if table in exposed]
         if not found:
@@ -359,14 +274,16 @@ class _TableVoice:
 
         "Terrace table 3" means the terrace's table 3 only; "table 3" every bell's.
         """
-        text = _normalize(spoken, words.fillers)
+        text = _normalize(spoken, words)
         by_bell_name: list[_Table] = []
         anywhere: list[_Table] = []
         understood = False
         for bell in self._loaded_bells():
-            rest = _without_bell_name(text, bell.name or DEFAULT_NAME, words.fillers)
+            # An unnamed bell is "Service bell", "サービスベル", "服務鈴": its device's name.
+            names = [bell.name] if bell.name else [w.default_bell for w in LANGUAGES.values()]
+            rests = [rest for name in names if (rest := _without_bell_name(text, name, words))]
             for number in range(1, MAX_SPOKEN_TABLE + 1):
-                if rest is not None and _says_table(rest, number, bell, words):
+                if any(_says_table(rest, number, bell, words) for rest in rests):
                     understood = True
                     if number <= bell.tables:
                         by_bell_name.append(_Table(bell, number))
@@ -400,28 +317,60 @@ def _says_table(phrase: str, number: int, bell: ServiceBell, words: Words) -> bo
     """Tell whether `phrase` names table `number` of `bell` (by number or by name)."""
     spelled = [str(number), *(word for word, n in words.numbers.items() if n == number)]
     for form in words.table_forms:
-        if phrase in (_normalize(form.format(n=value), words.fillers) for value in spelled):
+        if phrase in (_normalize(form.format(n=value), words) for value in spelled):
             return True
     name = bell.table_name(number)
-    return name is not None and phrase == _normalize(name, words.fillers)
+    return name is not None and phrase == _normalize(name, words)
 
 
-def _without_bell_name(text: str, bell_name: str, fillers: list[str]) -> str | None:
+def _about_a_table(spoken: str, words: Words) -> bool:
+    """Tell whether words no table matches still speak of one ("table 20", "窓際")."""
+    text = _normalize(spoken, words)
+    if words.spaced:
+        tokens = text.split()
+        return any(word in tokens for word in words.table_words) or any(
+            token.isdigit() for token in tokens
+        )
+    return any(word in text for word in words.table_words) or any(c.isdigit() for c in text)
+
+
+def _without_bell_name(text: str, bell_name: str, words: Words) -> str | None:
     """Return `text` without the bell's name before or after it; None if it has none."""
-    name = _normalize(bell_name, fillers)
-    if text.startswith(name + " "):
-        return text[len(name) + 1 :]
-    if text.endswith(" " + name):
-        return _normalize(text[: -len(name) - 1], fillers)
+    name = _normalize(bell_name, words)
+    if not name:
+        return None
+    gap = " " if words.spaced else ""
+    if text.startswith(name + gap) and len(text) > len(name + gap):
+        return _normalize(text[len(name + gap) :], words)
+    if text.endswith(gap + name) and len(text) > len(gap + name):
+        return _normalize(text[: -len(gap + name)], words)
     return None
 
 
-def _normalize(text: str, fillers: list[str]) -> str:
-    """Lower case, no punctuation, no filler words at either end ("the", "on")."""
-    tokens = re.sub(r"[^\w\s]", " ", text.casefold()).split()
-    while tokens and tokens[0] in fillers:
+def _normalize(text: str, words: Words) -> str:
+    """Lower case, no punctuation, no filler words at either end ("the", "on").
+
+    Full-width letters and digits become ASCII (NFKC). Without spaces between words
+    (Japanese, Chinese), spaces are dropped and fillers are stripped from either end
+    wherever the words would end ("のテーブル3は" is "テーブル3").
+    """
+    text = re.sub(r"[^\w\s]", " ", unicodedata.normalize("NFKC", text).casefold())
+    if not words.spaced:
+        text = "".join(text.split())
+        fillers = sorted(words.fillers, key=len, reverse=True)
+        stripped = True
+        while stripped:
+            stripped = False
+            for filler in fillers:
+                if text.startswith(filler) and len(text) > len(filler):
+                    text, stripped = text[len(filler) :], True
+                if text.endswith(filler) and len(text) > len(filler):
+                    text, stripped = text[: -len(filler)], True
+        return text
+    tokens = text.split()
+    while tokens and tokens[0] in words.fillers:
         tokens.pop(0)
-    while tokens and tokens[-1] in fillers:
+    while tokens and tokens[-1] in words.fillers:
         tokens.pop()
     return " ".join(tokens)
 
