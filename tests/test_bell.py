@@ -40,6 +40,7 @@ class PressRecorder:
 
     def __init__(self, hass: HomeAssistant) -> None:
         self.presses: list[tuple[str, str, dict[str, Any]]] = []
+        self._last: dict[str, str] = {}
 
         @callback
         def record(event: Event[EventStateChangedData]) -> None:
@@ -51,6 +52,9 @@ class PressRecorder:
             old = event.data["old_state"]
             if old is not None and old.state == new.state:
                 return
+            if self._last.get(new.entity_id) == new.state:
+                return  # Restored after a reload: the same event as before.
+            self._last[new.entity_id] = new.state
             self.presses.append((new.entity_id, new.attributes["event_type"], dict(new.attributes)))
 
         self.unsubscribe = hass.bus.async_listen("state_changed", record)

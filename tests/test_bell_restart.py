@@ -130,3 +130,24 @@ async def test_a_call_can_be_acknowledged_while_the_broker_is_down(
         "button", "press", {ATTR_ENTITY_ID: ACK.format(2)}, blocking=True
     )
     assert state_of(hass, CALLING.format(2)) == STATE_OFF
+
+
+async def test_presses_waiting_for_their_pace_survive_a_restart(
+    hass: HomeAssistant,
+    mosquitto: Mosquitto,
+    bell_entry: MockConfigEntry,
+    recorder: PressRecorder,
+) -> None:
+    # A burst passes at once, the rest waits its turn (2 a second): a restart meanwhile
+    # must not lose what waited, and must not deliver anything twice.
+    for seq in range(1, 13):
+        await mosquitto.publish(TOPIC, json.dumps({"button": 1, "event": "press", "seq": seq}))
+    await wait_for(hass, lambda: len(recorder.presses) >= 4)
+    assert await hass.config_entries.async_unload(bell_entry.entry_id)
+    assert len(recorder.presses) < 12
+
+    await restart(hass, bell_entry)
+    await wait_for(hass, lambda: len(recorder.presses) >= 12, timeout=15)
+    await hass.async_block_till_done()
+    seqs = [attributes["seq"] for _entity, _type, attributes in recorder.presses]
+    assert sorted(seqs) == list(range(1, 13))

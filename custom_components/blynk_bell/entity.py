@@ -55,6 +55,7 @@ class BellEntity(Entity):
     def __init__(self, bell: ServiceBell, unique_id: str) -> None:
         """Attach the entity to the bell device."""
         self.bell = bell
+        self._shown: tuple[object, ...] | None = None
         self._attr_unique_id = unique_id
         self._attr_device_info = bell_device_info(bell.entry.entry_id, bell.name)
 
@@ -72,7 +73,15 @@ class BellEntity(Entity):
 
     @callback
     def _handle_bell_update(self) -> None:
-        self.async_write_ha_state()
+        """Write the state when what it shows changed.
+
+        Every change of a table wakes all of its entities and the bell's; most of them
+        show the same as before, and a press should not wait for thirty unchanged writes.
+        """
+        shown = (self.available, self.state, self.extra_state_attributes)
+        if shown != self._shown:
+            self._shown = shown
+            self.async_write_ha_state()
 
 
 class TableEntity(BellEntity):

@@ -142,6 +142,7 @@ class TableWait(TableEntity, SensorEntity):
 
     @callback
     def _tick(self, _now: datetime) -> None:
+        self._shown = None  # Written here, so the next change writes whatever it shows.
         self.async_write_ha_state()
 
 

@@ -211,6 +211,8 @@ class ServiceBell:
         if isinstance(boot := stored.get("bell_boot"), int) and 0 <= boot <= MAX_U32:
             self.bell_boot = boot
         self.desk.start()
+        self._restore_waiting(stored.get("waiting"))
+        self._release_paced()
         # When we last stopped listening; unknown after a crash.
         stopped_at = stored.get("stopped_at")
         if isinstance(stopped_at, str):
@@ -442,10 +444,7 @@ class ServiceBell:
             self._remember()
         if press.boot is not None:
             self._saw_boot(press.boot)
-        pacer = self._pacers.get(press.button)
-        if pacer is None:
-            pacer = self._pacers[press.button] = Pacer(PACE_BURST, PACE_PER_SECOND, PACE_LIMIT)
-        if not pacer.offer((press, dt_util.utc_from_timestamp(pressed_at))):
+        if not self._pace(press, dt_util.utc_from_timestamp(pressed_at)):
             self.gate.count(Rejection.RATE_LIMITED)
             self._reject(
                 message,
@@ -546,12 +545,21 @@ class ServiceBell:
         self.link.publish(self.calls_topic, payload, qos=1, retain=True)
         self._remember()
 
+    def _pace(self, press: Press, pressed_at: datetime) -> bool:
+        """Queue an accepted press for its table's pace; False when its line is full."""
+        pacer = self._pacers.get(press.button)
+        if pacer is None:
+            pacer = self._pacers[press.button] = Pacer(PACE_BURST, PACE_PER_SECOND, PACE_LIMIT)
+        return pacer.offer((press, pressed_at))
+
     def _release_paced(self) -> None:
         """Act on the presses whose turn has come; wake again for the next one."""
         self._pace_timer = None
         wait: float | None = None
         for pacer in self._pacers.values():
-            for press, pressed_at in pacer.take_ready():
+            if ready := pacer.take_ready():
+                self._remember()  # What still waits is stored as waiting.
+            for press, pressed_at in ready:
                 self._record_press(press, pressed_at)
             if (ready_in := pacer.next_ready_in()) is not None:
                 wait = ready_in if wait is None else min(wait, ready_in)
@@ -568,7 +576,24 @@ class ServiceBell:
             "calls_n": self._calls_n,
             "bell_boot": self.bell_boot,
             "stopped_at": dt_util.utcnow().isoformat() if stopped else None,
+            "waiting": [
+                _press_as_dict(press, pressed_at)
+                for pacer in self._pacers.values()
+                for press, pressed_at in pacer.waiting
+            ],
         }
+
+    def _restore_waiting(self, stored: object) -> None:
+        """Queue again the presses that were waiting for their pace when we stopped.
+
+        The gate accepted them already (their `seq` is spent), so a reload or restart
+        would otherwise lose them.
+        """
+        if not isinstance(stored, list):
+            return
+        for item in stored[: PACE_LIMIT * self.tables]:
+            if (waiting := _press_from_dict(item, self.tables)) is not None:
+                self._pace(*waiting)
 
     def _note_connected(self, session_present: bool) -> None:
         """Work out how long nobody listened: the backlog that follows is from then."""
@@ -591,6 +616,13 @@ class ServiceBell:
     def _record_press(self, press: Press, pressed_at: datetime) -> None:
         now = dt_util.utcnow()
         table = press.button
+        # The event entity first: it is what a press is, the call follows from it.
+        if listeners := self._press_listeners.get(table):
+            for listener in list(listeners):
+                listener(press, pressed_at)
+        else:
+            unheard = self._unheard.setdefault(table, deque(maxlen=MAX_UNHEARD_PRESSES))
+            unheard.append((press, pressed_at))
         self._fire(
             {"entry_id": self.entry.entry_id, "table": table, "type": press.type.value}, "event"
         )
@@ -598,12 +630,6 @@ class ServiceBell:
             self.desk.cancel(table, now)  # The guest cancelled the call.
         else:
             self.desk.press(table, pressed_at, may_call=self._may_call(press, pressed_at, now))
-        if listeners := self._press_listeners.get(table):
-            for listener in list(listeners):
-                listener(press, pressed_at)
-        else:
-            unheard = self._unheard.setdefault(table, deque(maxlen=MAX_UNHEARD_PRESSES))
-            unheard.append((press, pressed_at))
         self._notify(table)
 
     def _reject(self, message: Message, err: Rejected) -> None:
@@ -622,3 +648,44 @@ class ServiceBell:
             )
         else:
             _LOGGER.debug("Ignored a message on %s: %s (%s)", message.topic, err, err.reason)
+
+
+def _press_as_dict(press: Press, pressed_at: datetime) -> dict[str, Any]:
+    """Return a waiting press as stored; `_press_from_dict` reads it."""
+    return {
+        "button": press.button,
+        "type": press.type.value,
+        "seq": press.seq,
+        "age_ms": press.age_ms,
+        "boot": press.boot,
+        "signed": press.signed,
+        "at": pressed_at.isoformat(),
+    }
+
+
+def _press_from_dict(data: object, tables: int) -> tuple[Press, datetime] | None:
+    """Read a stored waiting press back, None when anything in it is out of place."""
+    if not isinstance(data, dict):
+        return None
+    button, kind, at = data.get("button"), data.get("type"), data.get("at")
+    numbers = [data.get(name) for name in ("seq", "age_ms", "boot")]
+    if (
+        not isinstance(button, int)
+        or not 1 <= button <= tables
+        or kind not in {press_type.value for press_type in PressType}
+        or not isinstance(at, str)
+        or (pressed_at := dt_util.parse_datetime(at)) is None
+        or pressed_at.tzinfo is None
+        or not all(n is None or (isinstance(n, int) and 0 <= n <= MAX_U32) for n in numbers)
+    ):
+        return None
+    seq, age_ms, boot = numbers
+    press = Press(
+        button,
+        PressType(kind),
+        seq=seq,
+        age_ms=age_ms,
+        boot=boot,
+        signed=data.get("signed") is True,
+    )
+    return press, pressed_at
