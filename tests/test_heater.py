@@ -740,6 +740,10 @@ async def test_the_conflict_notice_outlives_a_reload_and_clears_once_the_conflic
     hass: HomeAssistant, cloud: BlynkCloud, device: Device, heater_entry: MockConfigEntry
 ) -> None:
     sample = BlynkDevice(Endpoint.from_url(cloud.url), TOKEN, Quiet(), DeviceInfo("1", "1"))
+    # Both retry within half a second (as the sample script does once kicked), so the
+    # fight is quicker than the wait below.
+    for link in (sample.link, heater_entry.runtime_data.heater.device.link):
+        link._backoff = Backoff(0.1, 0.5)
     sample.start()
     try:
         await wait_for(hass, lambda: conflict_issue(hass, heater_entry) is not None, timeout=30)
