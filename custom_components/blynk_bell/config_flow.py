@@ -354,10 +354,16 @@ class BlynkBellConfigFlow(ConfigFlow, domain=DOMAIN):
         The broker form keeps the step id "user": its answers come back here.
         """
         if user_input is None and ha_mqtt_loaded(self.hass):
-            return self.async_show_menu(
-                step_id=STEP_CHOOSE_BROKER, menu_options=[STEP_HA_MQTT, STEP_OWN_BROKER]
-            )
+            return await self.async_step_choose_broker()
         return await self._async_new_bell("user", user_input, ha_mqtt=False)
+
+    async def async_step_choose_broker(
+        self, _user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Offer Home Assistant's MQTT broker first, then another broker."""
+        return self.async_show_menu(
+            step_id=STEP_CHOOSE_BROKER, menu_options=[STEP_HA_MQTT, STEP_OWN_BROKER]
+        )
 
     async def async_step_own_broker(
         self, user_input: dict[str, Any] | None = None
@@ -452,11 +458,17 @@ class BlynkBellConfigFlow(ConfigFlow, domain=DOMAIN):
         """
         entry = self._get_reconfigure_entry()
         if user_input is None and ha_mqtt_loaded(self.hass):
-            return self.async_show_menu(
-                step_id=STEP_RECONFIGURE_CHOOSE_BROKER,
-                menu_options=[STEP_RECONFIGURE_HA_MQTT, STEP_RECONFIGURE_OWN_BROKER],
-            )
+            return await self.async_step_reconfigure_choose_broker()
         return await self._async_change_bell("reconfigure", entry, user_input, ha_mqtt=False)
+
+    async def async_step_reconfigure_choose_broker(
+        self, _user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Offer Home Assistant's MQTT broker first, then another broker."""
+        return self.async_show_menu(
+            step_id=STEP_RECONFIGURE_CHOOSE_BROKER,
+            menu_options=[STEP_RECONFIGURE_HA_MQTT, STEP_RECONFIGURE_OWN_BROKER],
+        )
 
     async def async_step_reconfigure_own_broker(
         self, user_input: dict[str, Any] | None = None

@@ -64,7 +64,8 @@ def ha_broker_endpoint(hass: HomeAssistant) -> Endpoint:
 class HaMqttLink:
     """Subscriptions and publishes through Home Assistant's MQTT client.
 
-    Connected means Home Assistant's client is; its losses and recoveries reach the
+    Connected means Home Assistant's client is, and the broker has acknowledged the
+    bell topic's subscription since it connected; its losses and recoveries reach the
     owner through the same callbacks as `MqttLink`'s. Credentials are the MQTT
     integration's business, so nothing here can be refused (`auth_failed` stays False).
     """
@@ -81,6 +82,8 @@ class HaMqttLink:
         task_factory: TaskFactory,
     ) -> None:
         """Prepare the link; nothing is subscribed before `start`."""
+        if not subscriptions:
+            raise ValueError("the bell topic is the first subscription")
         self._hass = hass
         self._subscriptions = subscriptions
         self._name = name
@@ -178,12 +181,26 @@ class HaMqttLink:
             self.last_error = str(err)
             return
         self._unsubscribes.append(
-            mqtt.async_subscribe_connection_status(self._hass, self._connection_changed)
+            mqtt.async_subscribe_connection_status(self._hass, self._client_changed)
         )
-        self._connection_changed(mqtt.is_connected(self._hass))
+        # Up once the broker has acknowledged the bell topic, after every (re)connect:
+        # with a clean session, a press before that would be lost, not late.
+        topic, qos = self._subscriptions[0]
+        self._unsubscribes.append(
+            mqtt.async_on_subscribe_done(self._hass, topic, qos, self._subscribed)
+        )
 
     @callback
-    def _connection_changed(self, connected: bool) -> None:
+    def _client_changed(self, connected: bool) -> None:
+        if not connected:  # Connected again, it subscribes again: `_subscribed` follows.
+            self._set_connected(False)
+
+    @callback
+    def _subscribed(self) -> None:
+        if ha_mqtt_connected(self._hass):
+            self._set_connected(True)
+
+    def _set_connected(self, connected: bool) -> None:
         if not self._running or connected == self._connected:
             return
         self._connected = connected
