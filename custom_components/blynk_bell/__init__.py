@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from homeassistant.components import mqtt
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import (
     device_registry as dr,
     entity_registry as er,
@@ -20,7 +22,7 @@ from .blynk_heater import BlynkHeater
 from .const import CONF_TOKEN, DOMAIN, ISSUE_TOKEN_CONFLICT
 from .entity import table_of_unique_id
 from .security import async_check_public_broker, async_remove_public_broker_issue
-from .service_bell import ServiceBell
+from .service_bell import ServiceBell, uses_ha_mqtt
 
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
@@ -45,6 +47,8 @@ type BlynkBellConfigEntry = ConfigEntry[BlynkBellData]
 
 async def async_setup_entry(hass: HomeAssistant, entry: BlynkBellConfigEntry) -> bool:
     """Connect to the bell broker and set up the entities."""
+    if uses_ha_mqtt(entry.data) and not await mqtt.async_wait_for_mqtt_client(hass):
+        raise ConfigEntryNotReady(translation_domain=DOMAIN, translation_key="ha_mqtt_unavailable")
     async_check_public_broker(hass, entry)
     bell = ServiceBell(hass, entry)
     await bell.async_start()

@@ -1,9 +1,10 @@
 """Config flow: the bell broker, topic and key, then the optional Blynk heater token.
 
-Every step that names a server connects to it before saving (test-before-configure),
-and says which server failed and why. Stored secrets (the broker password, the Blynk
-token, the bell key) are never sent back to the browser: in reconfigure and reauth an
-empty secret field keeps what is stored.
+When Home Assistant's MQTT integration is set up, its broker is offered first: no second
+connection and nothing to type but the topic. Every step that names a server connects to
+it before saving (test-before-configure), and says which server failed and why. Stored
+secrets (the broker password, the Blynk token, the bell key) are never sent back to the
+browser: in reconfigure and reauth an empty secret field keeps what is stored.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ from .const import (
     CONF_TLS,
     CONF_TOKEN,
     CONF_TOPIC,
+    CONF_USE_HA_MQTT,
     CONF_USERNAME,
     DEFAULT_BLYNK_SERVER,
     DEFAULT_BROKER,
@@ -70,6 +72,7 @@ from .const import (
     MAX_BUTTONS,
     TEMPLATE_ID,
 )
+from .ha_mqtt_link import ha_mqtt_connected, ha_mqtt_loaded
 from .protocol.bell import validate_topic
 from .protocol.blynk import blynk_session_options
 from .protocol.mqtt import (
@@ -81,7 +84,7 @@ from .protocol.mqtt import (
     async_check_connection,
 )
 from .protocol.signing import InvalidKey, generate_key, normalize_key
-from .service_bell import bell_endpoint
+from .service_bell import bell_endpoint, uses_ha_mqtt
 
 SECTION_BELL = "bell"
 SECTION_TABLES = "tables"
@@ -99,6 +102,31 @@ SIGNING_NEW_KEY = "new_key"
 SIGNING_UNSIGNED = "unsigned"
 CONF_REMOVE_HEATER = "remove_heater"
 NEW_TOPIC_PREFIX = "blynk-bell/"
+# The menu that offers Home Assistant's MQTT broker first, and its options (step ids).
+STEP_CHOOSE_BROKER = "choose_broker"
+STEP_HA_MQTT = "ha_mqtt"
+STEP_OWN_BROKER = "own_broker"
+STEP_RECONFIGURE_CHOOSE_BROKER = "reconfigure_choose_broker"
+STEP_RECONFIGURE_HA_MQTT = "reconfigure_ha_mqtt"
+STEP_RECONFIGURE_OWN_BROKER = "reconfigure_own_broker"
+# Every key of entry.data that describes the bell's broker, topic and key: replaced as a
+# whole when reconfigured, so a switch of broker kind leaves nothing of the old one.
+BELL_KEYS = frozenset(
+    {
+        CONF_NAME,
+        CONF_BROKER,
+        CONF_PORT,
+        CONF_USERNAME,
+        CONF_PASSWORD,
+        CONF_TLS,
+        CONF_TOPIC,
+        CONF_BELL_KEY,
+        CONF_USE_HA_MQTT,
+    }
+)
+# The unique id's broker part for Home Assistant's broker. A "/" cannot be in a host
+# name, so no own-broker entry ("host:port:topic") can take this id.
+HA_MQTT_UNIQUE_ID = "homeassistant/mqtt"
 # The server URLs the Blynk steps' texts name: translations carry no URLs, only these names.
 BLYNK_SERVER_PLACEHOLDERS = {
     "default_server": DEFAULT_BLYNK_SERVER,
@@ -124,17 +152,25 @@ def new_bell_topic() -> str:
     return NEW_TOPIC_PREFIX + secrets.token_hex(5)
 
 
-def _bell_schema(defaults: Mapping[str, Any], *, new_bell: bool) -> vol.Schema:
-    """Return the broker form; secrets get no default, the browser must not see them."""
+def _bell_schema(
+    defaults: Mapping[str, Any], *, new_bell: bool, ha_mqtt: bool = False
+) -> vol.Schema:
+    """Return the bell form; secrets get no default, the browser must not see them.
+
+    With Home Assistant's broker there is no broker, port or login to ask for.
+    """
     schema: dict[vol.Marker, Any] = {
         vol.Required(CONF_NAME, default=defaults.get(CONF_NAME) or DEFAULT_NAME): str,
-        vol.Required(CONF_BROKER, default=defaults.get(CONF_BROKER, DEFAULT_BROKER)): str,
-        vol.Required(CONF_PORT, default=defaults.get(CONF_PORT, DEFAULT_PORT)): _PORT,
-        vol.Optional(CONF_USERNAME, default=defaults.get(CONF_USERNAME, "")): str,
-        vol.Optional(CONF_PASSWORD, default=""): _PASSWORD,
-        vol.Required(CONF_TLS, default=defaults.get(CONF_TLS, False)): BooleanSelector(),
-        vol.Required(CONF_TOPIC, default=defaults[CONF_TOPIC]): str,
     }
+    if not ha_mqtt:
+        schema |= {
+            vol.Required(CONF_BROKER, default=defaults.get(CONF_BROKER, DEFAULT_BROKER)): str,
+            vol.Required(CONF_PORT, default=defaults.get(CONF_PORT, DEFAULT_PORT)): _PORT,
+            vol.Optional(CONF_USERNAME, default=defaults.get(CONF_USERNAME, "")): str,
+            vol.Optional(CONF_PASSWORD, default=""): _PASSWORD,
+            vol.Required(CONF_TLS, default=defaults.get(CONF_TLS, False)): BooleanSelector(),
+        }
+    schema[vol.Required(CONF_TOPIC, default=defaults[CONF_TOPIC])] = str
     if new_bell:
         # A fresh key, not a stored one: shown here and once more with the config line.
         schema[vol.Optional(CONF_BELL_KEY, default=defaults[CONF_BELL_KEY])] = str
@@ -155,20 +191,31 @@ def _blynk_schema(server: str, *, has_heater: bool = False) -> vol.Schema:
 
 
 def _bell_unique_id(data: Mapping[str, Any]) -> str:
-    """One entry per broker, port and topic: two entries would double every press."""
+    """One entry per broker, port and topic: two entries would double every press.
+
+    Home Assistant's broker is one broker, whatever its address.
+    """
+    if uses_ha_mqtt(data):
+        return f"{HA_MQTT_UNIQUE_ID}:{data[CONF_TOPIC]}"
     return f"{data[CONF_BROKER].strip().lower()}:{data[CONF_PORT]}:{data[CONF_TOPIC]}"
 
 
 def _clean_bell_input(
-    user_input: Mapping[str, Any], stored: Mapping[str, Any] | None = None
+    user_input: Mapping[str, Any],
+    stored: Mapping[str, Any] | None = None,
+    *,
+    ha_mqtt: bool = False,
 ) -> dict[str, Any]:
     """Return the bell's settings; with `stored`, an empty password keeps the stored one."""
+    name = (user_input.get(CONF_NAME) or DEFAULT_NAME).strip()[:MAX_BELL_NAME]
+    if ha_mqtt:
+        return {CONF_NAME: name, CONF_USE_HA_MQTT: True, CONF_TOPIC: user_input[CONF_TOPIC]}
     username = user_input.get(CONF_USERNAME, "").strip()
     password = user_input.get(CONF_PASSWORD, "")
     if not password and stored is not None and username:
         password = stored.get(CONF_PASSWORD, "")
     return {
-        CONF_NAME: (user_input.get(CONF_NAME) or DEFAULT_NAME).strip()[:MAX_BELL_NAME],
+        CONF_NAME: name,
         CONF_BROKER: user_input[CONF_BROKER].strip(),
         CONF_PORT: int(user_input[CONF_PORT]),
         CONF_USERNAME: username,
@@ -226,6 +273,11 @@ async def _async_check_bell(
     data: Mapping[str, Any],
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Return form errors for the bell settings; none when the broker accepts them."""
+    if uses_ha_mqtt(data):
+        placeholders = {"host": "", "port": "", "error": ""}
+        if validate_topic(data[CONF_TOPIC]) is not None:
+            return {CONF_TOPIC: "invalid_topic"}, placeholders
+        return {}, placeholders
     placeholders = {"host": data[CONF_BROKER], "port": str(data[CONF_PORT]), "error": ""}
     if not data[CONF_BROKER]:
         return {CONF_BROKER: "invalid_broker"}, placeholders
@@ -262,13 +314,19 @@ def _clean_blynk_input(user_input: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def firmware_config_lines(data: Mapping[str, Any]) -> str:
-    """Return the lines of the firmware's config.py that must match this entry."""
-    lines = [
-        f"BROKER = {data[CONF_BROKER]!r}",
-        f"PORT = {data[CONF_PORT]}",
-        f"TLS = {bool(data[CONF_TLS])}",
-        f"TOPIC = {data[CONF_TOPIC]!r}",
-    ]
+    """Return the lines of the firmware's config.py that must match this entry.
+
+    With Home Assistant's broker the broker lines are the user's: only they know the
+    address the bell reaches it at (Home Assistant may know it as "core-mosquitto").
+    """
+    lines = []
+    if not uses_ha_mqtt(data):
+        lines += [
+            f"BROKER = {data[CONF_BROKER]!r}",
+            f"PORT = {data[CONF_PORT]}",
+            f"TLS = {bool(data[CONF_TLS])}",
+        ]
+    lines.append(f"TOPIC = {data[CONF_TOPIC]!r}")
     if data.get(CONF_BELL_KEY):
         lines.append(f'BELL_KEY = "{data[CONF_BELL_KEY]}"')
     return "\n".join(lines)
@@ -291,30 +349,71 @@ class BlynkBellConfigFlow(ConfigFlow, domain=DOMAIN):
         return BlynkBellOptionsFlow()
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Ask for the bell broker, its topic and key."""
+        """Offer Home Assistant's MQTT broker first when it is set up, else ask for a broker.
+
+        The broker form keeps the step id "user": its answers come back here.
+        """
+        if user_input is None and ha_mqtt_loaded(self.hass):
+            return await self.async_step_choose_broker()
+        return await self._async_new_bell("user", user_input, ha_mqtt=False)
+
+    async def async_step_choose_broker(
+        self, _user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Offer Home Assistant's MQTT broker first, then another broker."""
+        return self.async_show_menu(
+            step_id=STEP_CHOOSE_BROKER, menu_options=[STEP_HA_MQTT, STEP_OWN_BROKER]
+        )
+
+    async def async_step_own_broker(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for another broker: the form of a Home Assistant without MQTT."""
+        return await self._async_new_bell("user", user_input, ha_mqtt=False)
+
+    async def async_step_ha_mqtt(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask only for the name, topic and key: Home Assistant's MQTT brings the rest."""
+        return await self._async_new_bell(STEP_HA_MQTT, user_input, ha_mqtt=True)
+
+    async def _async_new_bell(
+        self, step_id: str, user_input: dict[str, Any] | None, *, ha_mqtt: bool
+    ) -> ConfigFlowResult:
+        """Check a new bell's settings, then show its key or go on to the heater."""
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {"host": "", "port": "", "error": ""}
         if user_input is not None:
-            data = _clean_bell_input(user_input)
+            data = _clean_bell_input(user_input, ha_mqtt=ha_mqtt)
             key, errors = _chosen_key(user_input, None)
             if not errors and self._unique_id_taken(_bell_unique_id(data)):
                 errors = {CONF_TOPIC: "topic_in_use"}
             if not errors:
                 errors = self._name_in_use(data[CONF_NAME])
             if not errors:
-                errors, placeholders = await _async_check_bell(data)
+                errors, placeholders = await self._async_check_bell(data)
             if not errors:
                 await self.async_set_unique_id(_bell_unique_id(data))
                 self._bell = {**data, CONF_BELL_KEY: key}
                 if key:
                     return await self.async_step_bell_key()
                 return await self.async_step_blynk()
+        defaults = {**self._suggested, **(user_input or {})}
         return self.async_show_form(
-            step_id="user",
-            data_schema=_bell_schema({**self._suggested, **(user_input or {})}, new_bell=True),
+            step_id=step_id,
+            data_schema=_bell_schema(defaults, new_bell=True, ha_mqtt=ha_mqtt),
             errors=errors,
             description_placeholders=placeholders,
         )
+
+    async def _async_check_bell(
+        self, data: Mapping[str, Any]
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        """Check the settings; Home Assistant's broker must be connected to be chosen."""
+        errors, placeholders = await _async_check_bell(data)
+        if not errors and uses_ha_mqtt(data) and not ha_mqtt_connected(self.hass):
+            errors = {"base": "ha_mqtt_not_connected"}
+        return errors, placeholders
 
     async def async_step_bell_key(
         self, user_input: dict[str, Any] | None = None
@@ -353,19 +452,60 @@ class BlynkBellConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Change the bell broker, topic, login or key."""
+        """Change the bell broker, topic, login or key; or move to or from Home Assistant's.
+
+        The own-broker form keeps the step id "reconfigure": its answers come back here.
+        """
         entry = self._get_reconfigure_entry()
+        if user_input is None and ha_mqtt_loaded(self.hass):
+            return await self.async_step_reconfigure_choose_broker()
+        return await self._async_change_bell("reconfigure", entry, user_input, ha_mqtt=False)
+
+    async def async_step_reconfigure_choose_broker(
+        self, _user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Offer Home Assistant's MQTT broker first, then another broker."""
+        return self.async_show_menu(
+            step_id=STEP_RECONFIGURE_CHOOSE_BROKER,
+            menu_options=[STEP_RECONFIGURE_HA_MQTT, STEP_RECONFIGURE_OWN_BROKER],
+        )
+
+    async def async_step_reconfigure_own_broker(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change to, or stay on, a broker of the bell's own."""
+        entry = self._get_reconfigure_entry()
+        return await self._async_change_bell("reconfigure", entry, user_input, ha_mqtt=False)
+
+    async def async_step_reconfigure_ha_mqtt(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change to, or stay on, Home Assistant's MQTT broker."""
+        entry = self._get_reconfigure_entry()
+        return await self._async_change_bell(
+            STEP_RECONFIGURE_HA_MQTT, entry, user_input, ha_mqtt=True
+        )
+
+    async def _async_change_bell(
+        self,
+        step_id: str,
+        entry: ConfigEntry,
+        user_input: dict[str, Any] | None,
+        *,
+        ha_mqtt: bool,
+    ) -> ConfigFlowResult:
+        """Check the bell's new settings, then show a new key or go on to the heater."""
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {"host": "", "port": "", "error": ""}
         if user_input is not None:
-            data = _clean_bell_input(user_input, entry.data)
+            data = _clean_bell_input(user_input, entry.data, ha_mqtt=ha_mqtt)
             key, errors = _chosen_key(user_input, entry.data)
             if not errors and self._unique_id_taken(_bell_unique_id(data), entry):
                 errors = {CONF_TOPIC: "topic_in_use"}
             if not errors:
                 errors = self._name_in_use(data[CONF_NAME], entry)
             if not errors:
-                errors, placeholders = await _async_check_bell(data)
+                errors, placeholders = await self._async_check_bell(data)
             if not errors:
                 self._bell = {**data, CONF_BELL_KEY: key}
                 if key and key != entry.data.get(CONF_BELL_KEY):
@@ -374,8 +514,8 @@ class BlynkBellConfigFlow(ConfigFlow, domain=DOMAIN):
         signing = SIGNING_KEEP if entry.data.get(CONF_BELL_KEY) else SIGNING_UNSIGNED
         defaults = {**entry.data, CONF_SIGNING: signing, **(user_input or {})}
         return self.async_show_form(
-            step_id="reconfigure",
-            data_schema=_bell_schema(defaults, new_bell=False),
+            step_id=step_id,
+            data_schema=_bell_schema(defaults, new_bell=False, ha_mqtt=ha_mqtt),
             errors=errors,
             description_placeholders=placeholders,
         )
@@ -413,11 +553,14 @@ class BlynkBellConfigFlow(ConfigFlow, domain=DOMAIN):
                 if not errors:
                     errors, placeholders = await _async_check_blynk(data)
             if not errors:
+                # The bell's keys are replaced as a whole: a switch between Home
+                # Assistant's broker and an own one keeps nothing of the other.
+                kept = {key: value for key, value in entry.data.items() if key not in BELL_KEYS}
                 return self.async_update_reload_and_abort(
                     entry,
                     unique_id=_bell_unique_id(self._bell),
                     title=self._bell[CONF_NAME],
-                    data={**entry.data, **self._bell, **data},
+                    data={**kept, **self._bell, **data},
                 )
         server = (user_input or entry.data).get(CONF_BLYNK_SERVER) or DEFAULT_BLYNK_SERVER
         return self.async_show_form(

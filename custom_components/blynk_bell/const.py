@@ -20,6 +20,9 @@ CONF_BELL_KEY: Final = "bell_key"
 CONF_NAME: Final = "name"
 CONF_TOKEN: Final = "token"
 CONF_BLYNK_SERVER: Final = "blynk_server"
+# True: the bell talks through Home Assistant's MQTT integration, and the entry has no
+# broker, port or login of its own.
+CONF_USE_HA_MQTT: Final = "use_ha_mqtt"
 
 # entry.options
 CONF_BUTTONS: Final = "buttons"

@@ -10,6 +10,7 @@ from homeassistant.core import HomeAssistant
 
 from . import BlynkBellConfigEntry
 from .const import CONF_BELL_KEY, CONF_PASSWORD, CONF_TOKEN, CONF_USERNAME
+from .ha_mqtt_link import HaMqttLink
 from .protocol.bell import Rejection
 from .protocol.blynk import BlynkLink
 from .protocol.mqtt import MqttLink
@@ -17,7 +18,7 @@ from .protocol.mqtt import MqttLink
 TO_REDACT = {CONF_TOKEN, CONF_PASSWORD, CONF_USERNAME, CONF_BELL_KEY}
 
 
-def _link_diagnostics(link: MqttLink | BlynkLink) -> dict[str, Any]:
+def _link_diagnostics(link: MqttLink | BlynkLink | HaMqttLink) -> dict[str, Any]:
     # The URL holds host, port and scheme only; credentials live in the session options,
     # and no error text of the link quotes them.
     diagnostics: dict[str, Any] = {
@@ -38,6 +39,12 @@ def _link_diagnostics(link: MqttLink | BlynkLink) -> dict[str, Any]:
             "messages_received": link.stats.received,
             "messages_dropped": link.stats.dropped,
         }
+    elif isinstance(link, HaMqttLink):
+        diagnostics |= {
+            "last_disconnect": link.last_disconnect,
+            "connections": link.connections,
+            "messages_received": link.received,
+        }
     return diagnostics
 
 
@@ -52,6 +59,8 @@ async def async_get_config_entry_diagnostics(
             "options": dict(entry.options),
         },
         "bell": {
+            # Which client carries the bell: Home Assistant's MQTT integration or our own.
+            "broker": "home_assistant_mqtt" if isinstance(bell.link, HaMqttLink) else "own",
             "link": _link_diagnostics(bell.link),
             "tables": bell.tables,
             "reset_after_seconds": bell.reset_after.total_seconds(),

@@ -14,7 +14,8 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 
-from .const import CONF_BELL_KEY, CONF_BROKER, CONF_TOPIC, DOMAIN
+from .const import CONF_BELL_KEY, CONF_BROKER, CONF_TOPIC, CONF_USE_HA_MQTT, DOMAIN
+from .ha_mqtt_link import ha_broker_endpoint
 from .protocol.bell import TUTORIAL_TOPIC
 
 # Brokers that accept anyone's publishes; the first four are named in the protocol.
@@ -49,7 +50,12 @@ def issue_id(entry: ConfigEntry) -> str:
 
 def async_check_public_broker(hass: HomeAssistant, entry: ConfigEntry) -> None:
     """Raise or clear the repair issue for an unkeyed bell on a public broker."""
-    broker: str = entry.data[CONF_BROKER]
+    # Home Assistant's own broker counts too: someone may point it at a public one.
+    broker: str = (
+        ha_broker_endpoint(hass).host
+        if entry.data.get(CONF_USE_HA_MQTT)
+        else entry.data[CONF_BROKER]
+    )
     topic: str = entry.data[CONF_TOPIC]
     if entry.data.get(CONF_BELL_KEY) or not is_public_broker(broker):
         ir.async_delete_issue(hass, DOMAIN, issue_id(entry))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 import hashlib
@@ -39,6 +39,7 @@ from .const import (
     CONF_TABLE_NAMES,
     CONF_TLS,
     CONF_TOPIC,
+    CONF_USE_HA_MQTT,
     CONF_USERNAME,
     DEFAULT_BUTTONS,
     DEFAULT_NAME,
@@ -48,6 +49,7 @@ from .const import (
     INVALID_PAYLOAD_WARNING_INTERVAL,
     SETUP_CONNECT_TIMEOUT,
 )
+from .ha_mqtt_link import HaMqttLink
 from .protocol.bell import MAX_U32, BellHealth, Press, PressType, Rejected, Rejection
 from .protocol.calls import CallState
 from .protocol.gate import BellGate, GateMemory
@@ -97,8 +99,13 @@ ISSUE_BELL_OFFLINE = "bell_offline"
 BACKLOG_WINDOW = 1.0
 
 
+def uses_ha_mqtt(data: Mapping[str, Any]) -> bool:
+    """Tell whether the entry talks through Home Assistant's MQTT integration."""
+    return bool(data.get(CONF_USE_HA_MQTT))
+
+
 def bell_endpoint(data: Mapping[str, Any]) -> Endpoint:
-    """Return the bell broker's endpoint from config entry data."""
+    """Return the bell broker's endpoint from the data of an entry with its own broker."""
     return Endpoint(host=data[CONF_BROKER], port=data[CONF_PORT], tls=bool(data.get(CONF_TLS)))
 
 
@@ -133,7 +140,6 @@ class ServiceBell:
         self.status_topic = f"{self.topic}/status"
         self.health_topic = f"{self.topic}/health"
         self.calls_topic = f"{self.topic}/calls"
-        self.broker: str = entry.data[CONF_BROKER]
         # The user's name for the bell ("Terrace"); None shows "Service bell".
         self.name: str | None = entry.data.get(CONF_NAME) or None
         self._table_names: dict[str, str] = dict(entry.options.get(CONF_TABLE_NAMES) or {})
@@ -145,16 +151,35 @@ class ServiceBell:
             clean_session=False,
             subscriptions=((self.topic, 1), (self.status_topic, 1), (self.health_topic, 0)),
         )
-        self.link = MqttLink(
-            bell_endpoint(entry.data),
-            self._session_options,
-            name=f"Bell broker {self.broker}",
-            on_message=self._handle_message,
-            on_connected=self._handle_connected,
-            on_disconnected=self._handle_disconnected,
-            on_auth_failed=self._handle_auth_failed,
-            task_factory=lambda coro, name: entry.async_create_background_task(hass, coro, name),
-        )
+
+        def task_factory(coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+            return entry.async_create_background_task(hass, coro, name)
+
+        self.broker: str
+        self.link: MqttLink | HaMqttLink
+        if uses_ha_mqtt(entry.data):
+            self.broker = "Home Assistant's MQTT broker"
+            self.link = HaMqttLink(
+                hass,
+                self._session_options.subscriptions,
+                name=f"Bell on {self.broker}",
+                on_message=self._handle_message,
+                on_connected=self._handle_connected,
+                on_disconnected=self._handle_disconnected,
+                task_factory=task_factory,
+            )
+        else:
+            self.broker = entry.data[CONF_BROKER]
+            self.link = MqttLink(
+                bell_endpoint(entry.data),
+                self._session_options,
+                name=f"Bell broker {self.broker}",
+                on_message=self._handle_message,
+                on_connected=self._handle_connected,
+                on_disconnected=self._handle_disconnected,
+                on_auth_failed=self._handle_auth_failed,
+                task_factory=task_factory,
+            )
         # None until the bell publishes a status: the tutorial firmware never does.
         self.bell_online: bool | None = None
         # Since when the bell's own status says offline (its Last Will), None while online.
@@ -225,6 +250,10 @@ class ServiceBell:
         if await self.link.async_wait_connected(SETUP_CONNECT_TIMEOUT):
             return
         await self.link.async_stop()
+        if isinstance(self.link, HaMqttLink):
+            raise ConfigEntryNotReady(
+                translation_domain=DOMAIN, translation_key="ha_mqtt_not_connected"
+            )
         placeholders = {"broker": self.broker, "error": self.link.last_error or "timeout"}
         if self.link.auth_failed:
             raise ConfigEntryAuthFailed(
@@ -382,8 +411,11 @@ class ServiceBell:
         session (its subscription, and what the broker queues for it) would otherwise
         live on at the broker with nobody to collect it.
         """
+        if not isinstance(self.link, MqttLink):
+            return  # Home Assistant's client has a clean session: the broker keeps nothing.
         if (
-            self.entry.data.get(CONF_TOPIC) == self.topic
+            not uses_ha_mqtt(self.entry.data)
+            and self.entry.data.get(CONF_TOPIC) == self.topic
             and bell_endpoint(self.entry.data) == self.link.endpoint
         ):
             return
