@@ -148,9 +148,15 @@ ensure_media_libraries() {
 # Debian's Chromium, which the browser test drives (Playwright's own download cannot work
 # offline, and is not needed).
 ensure_chromium() {
-  [ -x /usr/bin/chromium ] && return 0
-  log "Installing Chromium for the browser test"
-  apt_install chromium
+  # With fonts for Japanese and Chinese: the browser test pictures the config flow in
+  # Japanese, and without them Chromium draws boxes.
+  if [ -x /usr/bin/chromium ] \
+    && dpkg-query -W -f='${Status}\n' fonts-ipafont-gothic fonts-wqy-microhei 2>/dev/null \
+      | grep -c 'ok installed' | grep -qx 2; then
+    return 0
+  fi
+  log "Installing Chromium, with Japanese and Chinese fonts, for the browser test"
+  apt_install chromium fonts-ipafont-gothic fonts-wqy-microhei
 }
 
 # MicroPython's WebAssembly build from the npm registry, which runs the firmware's logic

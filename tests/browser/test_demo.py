@@ -3,7 +3,8 @@
 Starts the demo exactly as the README says (a fresh state folder, free ports), reads the
 login it prints, and drives Debian's headless Chromium through Home Assistant and the
 Blynk app stand-in, watching the bell's LEDs in the demo's terminal. Screenshots go to
-tests/artifacts/ (`dashboard.png` is the one for docs/dashboard.png).
+tests/artifacts/ (`dashboard.png` is the one for docs/dashboard.png); the config flow in
+Japanese goes to docs/config-flow-ja.png itself.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+import json
 import os
 from pathlib import Path
 import re
@@ -25,6 +27,8 @@ from ..mosquitto import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "tests" / "artifacts"
+CONFIG_FLOW_JA = REPO / "docs" / "config-flow-ja.png"
+TRANSLATIONS = REPO / "custom_components" / "blynk_bell" / "translations"
 CHROMIUM = Path("/usr/bin/chromium")
 START_TIMEOUT = 240.0
 UI_TIMEOUT = 20_000  # ms
@@ -325,7 +329,56 @@ async def test_the_demo_end_to_end_in_a_browser(demo: RunningDemo, browser: Brow
         "1" if was_on else "0", timeout=UI_TIMEOUT
     )
     await shot(page, "6-power-from-the-card")
+
+    # Adding a bell with Home Assistant in Japanese: the frontend's language setting (what
+    # the profile's language picker stores), for a second browser logged in as the first.
+    japanese = await browser.new_context(
+        viewport={"width": 1000, "height": 1300},  # The whole first step, Submit included.
+        locale="ja-JP",
+        storage_state=await context.storage_state(),
+    )
+    await japanese.add_init_script("localStorage.setItem('selectedLanguage', '\"ja\"')")
     await context.close()
+    page = await japanese.new_page()
+    # As the README says: Settings, Devices & services, Add integration, Blynk Bell. (Not
+    # the "my" link's /config/integrations/dashboard/add?domain=blynk_bell: the frontend
+    # can show its confirmation twice there, and then closes both.)
+    await page.goto(f"{demo.ha_url}/config/integrations/dashboard")
+    await expect(page.locator("html")).to_have_attribute("lang", "ja", timeout=UI_TIMEOUT)
+    await page.get_by_role("button", name="統合を追加", exact=True).click(timeout=UI_TIMEOUT)
+    await page.get_by_role("textbox", name="ブランド名で検索").fill("Blynk Bell")
+    async with page.expect_response(
+        lambda r: r.request.method == "POST" and r.url.endswith("/api/config/config_entries/flow")
+    ) as started:
+        picker = page.locator("dialog-add-integration")
+        await picker.get_by_text("Blynk Bell", exact=True).click()
+    flow_id = (await (await started.value).json())["flow_id"]
+    # The first step as ja.json words it: title, description, each field and its help.
+    user_step = json.loads((TRANSLATIONS / "ja.json").read_text(encoding="utf-8"))["config"][
+        "step"
+    ]["user"]
+    dialog = page.get_by_role("alertdialog", name=user_step["title"])
+    await expect(dialog).to_be_visible(timeout=UI_TIMEOUT)
+    flow = page.locator("dialog-data-entry-flow")  # The form is slotted: not in `dialog`.
+    await expect(flow).to_contain_text(user_step["description"])
+    for field, label in user_step["data"].items():
+        # A required field's label ends in "*".
+        field_label = re.compile(rf"^{re.escape(label)}\*?$")
+        await expect(flow.get_by_label(field_label), field).to_be_visible()
+        await expect(flow).to_contain_text(user_step["data_description"][field])
+    await page.mouse.move(0, 0)  # No hover highlight in the picture.
+    await page.screenshot(path=CONFIG_FLOW_JA)
+    assert CONFIG_FLOW_JA.stat().st_size < 400_000
+
+    # Closed ("閉じる", the dialog's X) on its first step: the frontend aborts the flow in
+    # Home Assistant, so no half-done flow is left behind.
+    async with page.expect_response(
+        lambda r: r.request.method == "DELETE" and r.url.endswith(f"/config_entries/flow/{flow_id}")
+    ) as aborted:
+        await flow.get_by_role("button", name="閉じる", exact=True).click()
+    assert (await aborted.value).ok
+    await expect(dialog).to_be_hidden()
+    await japanese.close()
 
 
 async def test_ctrl_c_leaves_nothing_running(demo: RunningDemo) -> None:
