@@ -3,8 +3,8 @@
 Starts the demo exactly as the README says (a fresh state folder, free ports), reads the
 login it prints, and drives Debian's headless Chromium through Home Assistant and the
 Blynk app stand-in, watching the bell's LEDs in the demo's terminal. Screenshots go to
-tests/artifacts/ (`dashboard.png` is the one for docs/dashboard.png); the config flow in
-Japanese goes to docs/config-flow-ja.png itself.
+tests/artifacts/ (`dashboard.png` is the one for docs/dashboard.png, `config-flow-ja.png`
+the one for docs/config-flow-ja.png): a test run leaves the repository as it was.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from ..mosquitto import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "tests" / "artifacts"
-CONFIG_FLOW_JA = REPO / "docs" / "config-flow-ja.png"
+CONFIG_FLOW_JA = ARTIFACTS / "config-flow-ja.png"
 TRANSLATIONS = REPO / "custom_components" / "blynk_bell" / "translations"
 CHROMIUM = Path("/usr/bin/chromium")
 START_TIMEOUT = 240.0
