@@ -727,6 +727,18 @@ def quick_conflicts(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(blynk_protocol, "STABLE_AFTER", 2.0)
 
 
+def sample_script(cloud: BlynkCloud, heater_entry: MockConfigEntry) -> BlynkDevice:
+    """The sample script someone forgot to stop, on the heater's token.
+
+    Both it and the heater retry within half a second, as the sample script does once
+    kicked, so the fight shows within the tests' waits.
+    """
+    sample = BlynkDevice(Endpoint.from_url(cloud.url), TOKEN, Quiet(), DeviceInfo("1", "1"))
+    for link in (sample.link, heater_entry.runtime_data.heater.device.link):
+        link._backoff = Backoff(0.1, 0.5)
+    return sample
+
+
 def conflict_issue(hass: HomeAssistant, entry: MockConfigEntry) -> ir.IssueEntry | None:
     return ir.async_get(hass).async_get_issue(DOMAIN, f"token_conflict_{entry.entry_id}")
 
@@ -739,11 +751,7 @@ class Quiet(BlynkListener):
 async def test_the_conflict_notice_outlives_a_reload_and_clears_once_the_conflict_ends(
     hass: HomeAssistant, cloud: BlynkCloud, device: Device, heater_entry: MockConfigEntry
 ) -> None:
-    sample = BlynkDevice(Endpoint.from_url(cloud.url), TOKEN, Quiet(), DeviceInfo("1", "1"))
-    # Both retry within half a second (as the sample script does once kicked), so the
-    # fight is quicker than the wait below.
-    for link in (sample.link, heater_entry.runtime_data.heater.device.link):
-        link._backoff = Backoff(0.1, 0.5)
+    sample = sample_script(cloud, heater_entry)
     sample.start()
     try:
         await wait_for(hass, lambda: conflict_issue(hass, heater_entry) is not None, timeout=30)
@@ -762,7 +770,7 @@ async def test_the_conflict_notice_outlives_a_reload_and_clears_once_the_conflic
 async def test_the_conflict_notice_clears_with_a_new_token(
     hass: HomeAssistant, cloud: BlynkCloud, heater_entry: MockConfigEntry
 ) -> None:
-    sample = BlynkDevice(Endpoint.from_url(cloud.url), TOKEN, Quiet(), DeviceInfo("1", "1"))
+    sample = sample_script(cloud, heater_entry)
     sample.start()
     try:
         await wait_for(hass, lambda: conflict_issue(hass, heater_entry) is not None, timeout=30)
