@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 import hashlib
@@ -236,6 +236,7 @@ class ServiceBell:
         if isinstance(boot := stored.get("bell_boot"), int) and 0 <= boot <= MAX_U32:
             self.bell_boot = boot
         self.desk.start()
+        self._restore_unheard(stored.get("unheard"))
         self._restore_waiting(stored.get("waiting"))
         self._release_paced()
         # When we last stopped listening; unknown after a crash.
@@ -613,7 +614,34 @@ class ServiceBell:
                 for pacer in self._pacers.values()
                 for press, pressed_at in pacer.waiting
             ],
+            "unheard": [
+                _press_as_dict(press, pressed_at)
+                for presses in self._unheard.values()
+                for press, pressed_at in presses
+            ],
         }
+
+    def _restore_unheard(self, stored: object) -> None:
+        """Take back the presses acted on whose events no entity fired yet."""
+        if not isinstance(stored, list):
+            return
+        for item in stored[: MAX_UNHEARD_PRESSES * self.tables]:
+            if (unheard := _press_from_dict(item, self.tables)) is not None:
+                self._keep_unheard(*unheard)
+
+    def _keep_unheard(self, press: Press, pressed_at: datetime) -> None:
+        unheard = self._unheard.setdefault(press.button, deque(maxlen=MAX_UNHEARD_PRESSES))
+        unheard.append((press, pressed_at))
+
+    @callback
+    def return_unheard(self, table: int, presses: Iterable[tuple[Press, datetime]]) -> None:
+        """Keep the presses an entity got but could not fire before it was removed.
+
+        They are stored with the rest and fired by the table's next event entity.
+        """
+        for press, pressed_at in presses:
+            if press.button == table:
+                self._keep_unheard(press, pressed_at)
 
     def _restore_waiting(self, stored: object) -> None:
         """Queue again the presses that were waiting for their pace when we stopped.
@@ -653,8 +681,7 @@ class ServiceBell:
             for listener in list(listeners):
                 listener(press, pressed_at)
         else:
-            unheard = self._unheard.setdefault(table, deque(maxlen=MAX_UNHEARD_PRESSES))
-            unheard.append((press, pressed_at))
+            self._keep_unheard(press, pressed_at)
         self._fire(
             {"entry_id": self.entry.entry_id, "table": table, "type": press.type.value}, "event"
         )
